@@ -1,0 +1,39 @@
+// Lint: TypeScript rules plus the process boundaries of ../shared/DESIGN.md (Layout).
+import tseslint from 'typescript-eslint';
+
+const nodeOnly = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'electron', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-results/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // src/shared runs anywhere: no Node built-ins, no Electron, no DOM frameworks, no engine code.
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: nodeOnly, message: 'src/shared runs anywhere: no Node, Electron or native imports.' },
+          { group: ['react', 'react-dom', '**/main/**', '**/renderer/**'], message: 'src/shared imports nothing from main, renderer or UI frameworks.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', 'window', 'document', 'process', 'Buffer'],
+    },
+  },
+  {
+    // The renderer never reaches into the engine or Node.
+    files: ['src/renderer/**/*.ts', 'src/renderer/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: nodeOnly, message: 'The renderer has no Node access; go through the lab client.' },
+          { group: ['**/main/**'], message: 'The renderer never imports src/main; use the contract in src/shared.' },
+        ],
+      }],
+    },
+  },
+);

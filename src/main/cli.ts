@@ -1,0 +1,360 @@
+// sequence-lab: the headless command line over the engine (train, eval, generate, bench).
+// Bad input ends with one line naming the problem and exit code 2; nothing is left half-written.
+import { promises as fs } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type TrainConfigInput, type TrainEvent } from '../shared/contract';
+import { dominantFrequency, rms } from '../shared/dsp/spectrum';
+import { LabError, toErrorData } from '../shared/errors';
+import { PRESETS } from '../shared/signals/generators';
+import { encodeWav } from '../shared/signals/wav';
+import { runBench } from './engine/bench';
+import { evaluateFolder, generateFromFolder, train } from './engine/engine';
+import { plotSvg } from './engine/plot';
+import { writeFileAtomic } from './engine/store';
+
+const USAGE = `Usage: sequence-lab <command> [options]
+
+Commands:
+  train     (--preset NAME | --wav FILE) --out DIR [options]   train a model (or --resume DIR)
+  eval      --model DIR                                          test metrics beside the references
+  generate  --model DIR --length N --out FILE.wav [options]      free-running continuation
+  bench                                                          speed per backend
+
+train options:
+  --preset NAME        ${Object.keys(PRESETS).join(', ')}
+  --wav FILE           any PCM or float WAV, mixed to mono
+  --out DIR            model folder, written at each epoch end (atomic)
+  --resume             continue the run in --out (optimizer state included)
+  --epochs N           (5)            --seed S          (1)
+  --window N           (50)           --batch N         (128)
+  --lr X               (0.002)        --final-lr X      cosine decay to X
+  --cell lstm|gru      (lstm)         --units A,B,C     (16,16,16)
+  --dropout X          (0)            --split shuffled|blocked (shuffled)
+  --patience N         early stop on dev loss (0 = off)
+  --max-train-windows N  cap windows per epoch (0 = all)
+generate options:
+  --prime N            priming samples from the signal (window length)
+  --offset N           where the prime starts (start of the test region)
+  --plot FILE.svg      primed, generated and true samples
+  --state-in FILE      continue from a packed state (.f32) instead of priming
+  --state-out FILE     write the packed state after the last sample (.f32)
+common options:
+  --backend B          cuda, node, wasm or cpu (or $SEQUENCE_LAB_BACKEND); default: the first that starts
+  --json               print one JSON object as the last line of stdout
+`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(argv: string[], options: ParseArgsConfig['options']): Values {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Values;
+  } catch (e) {
+    throw new LabError('bad_argument', (e as Error).message.split('\n')[0]);
+  }
+}
+
+function str(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
+function required(v: Values, name: string): string {
+  const x = str(v, name);
+  if (x === undefined || x === '') throw new LabError('bad_argument', `--${name} is required`);
+  return x;
+}
+
+function num(v: Values, name: string, integer: boolean): number | undefined {
+  const x = str(v, name);
+  if (x === undefined) return undefined;
+  const n = Number(x);
+  if (x.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new LabError('bad_argument', `--${name} expects ${integer ? 'an integer' : 'a number'}, got "${x}"`);
+  }
+  return n;
+}
+
+function list(v: Values, name: string): number[] | undefined {
+  const x = str(v, name);
+  if (x === undefined) return undefined;
+  const parts = x.split(',').map((p) => Number(p.trim()));
+  if (parts.some((p) => !Number.isInteger(p))) throw new LabError('bad_argument', `--${name} expects integers separated by commas, got "${x}"`);
+  return parts;
+}
+
+const common = { backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+function fmt(x: number | null | undefined, digits = 6): string {
+  return x === null || x === undefined ? 'n/a' : x.toPrecision(digits > 3 ? 4 : digits);
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${Math.round(s % 60).toString().padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
+
+/** One progress line on stderr: redrawn in place on a terminal, a line per epoch otherwise. */
+function progressPrinter(): (e: TrainEvent) => void {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return (e) => {
+    if (e.type === 'batch') {
+      if (!tty) return;
+      const now = performance.now();
+      if (now - last < 100 && e.batch !== e.batches) return;
+      last = now;
+      const width = 24;
+      const done = Math.round((e.batch / e.batches) * width);
+      process.stderr.write(`\r  epoch ${e.epoch} [${'#'.repeat(done)}${'.'.repeat(width - done)}] loss ${fmt(e.loss)}  ${Math.round(e.seqPerSecond)} seq/s  ETA ${fmtTime(e.etaSeconds)}   `);
+    } else if (e.type === 'epoch') {
+      process.stderr.write(`${tty ? '\r' : ''}epoch ${e.epoch}/${e.epochs}: train ${fmt(e.trainLoss)}  dev ${fmt(e.devLoss)}  ${Math.round(e.seqPerSecond)} seq/s  ETA ${fmtTime(e.etaSeconds)}${' '.repeat(20)}\n`);
+    } else {
+      process.stderr.write(`${tty ? '\n' : ''}${e.level}: ${e.message}\n`);
+    }
+  };
+}
+
+async function cmdTrain(argv: string[]): Promise<number> {
+  const v = parse(argv, {
+    ...common,
+    preset: { type: 'string' },
+    wav: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    epochs: { type: 'string' },
+    seed: { type: 'string' },
+    window: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    'final-lr': { type: 'string' },
+    cell: { type: 'string' },
+    units: { type: 'string' },
+    dropout: { type: 'string' },
+    split: { type: 'string' },
+    patience: { type: 'string' },
+    'max-train-windows': { type: 'string' },
+  });
+  if (v.help) return usage();
+  const out = required(v, 'out');
+  const preset = str(v, 'preset');
+  const wav = str(v, 'wav');
+  if (!v.resume && !!preset === !!wav) throw new LabError('bad_argument', 'train needs exactly one of --preset NAME or --wav FILE (or --resume)');
+  if (v.resume && (preset || wav)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav');
+  if (preset && !PRESETS[preset]) throw new LabError('bad_argument', `Unknown preset "${preset}"; expected one of ${Object.keys(PRESETS).join(', ')}`);
+  const config: TrainConfigInput = {};
+  const set = <K extends keyof TrainConfigInput>(k: K, x: TrainConfigInput[K] | undefined) => {
+    if (x !== undefined) config[k] = x;
+  };
+  set('epochs', num(v, 'epochs', true));
+  set('seed', num(v, 'seed', true));
+  set('window', num(v, 'window', true));
+  set('batchSize', num(v, 'batch', true));
+  set('learningRate', num(v, 'lr', false));
+  set('finalLearningRate', num(v, 'final-lr', false));
+  set('split', str(v, 'split') as TrainConfigInput['split']);
+  set('earlyStopPatience', num(v, 'patience', true));
+  set('maxTrainWindows', num(v, 'max-train-windows', true));
+  const model = {
+    ...(str(v, 'cell') ? { type: str(v, 'cell') as 'lstm' } : {}),
+    ...(list(v, 'units') ? { units: list(v, 'units') } : {}),
+    ...(num(v, 'dropout', false) !== undefined ? { dropout: num(v, 'dropout', false) } : {}),
+  };
+  if (v.resume) {
+    const extra = Object.keys(config).filter((k) => k !== 'epochs');
+    if (extra.length || Object.keys(model).length) throw new LabError('bad_argument', '--resume keeps the saved settings; only --epochs may change');
+  }
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('\nCancelling at the next batch boundary (Ctrl-C again to quit at once)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await train({
+      source: preset ? { kind: 'preset', name: preset } : wav ? { kind: 'wav', path: wav, sampleRate: 1 } : undefined,
+      model,
+      config,
+      out,
+      resume: !!v.resume,
+      backend: str(v, 'backend') ?? null,
+      signal: controller.signal,
+      onEvent: progressPrinter(),
+      onBackend: (b) => {
+        process.stderr.write(`backend: ${b.name}${b.skipped.length ? ` (skipped ${b.skipped.join('; ')})` : ''}\n`);
+      },
+    });
+    const m = report.metrics;
+    if (report.outcome === 'cancelled') {
+      process.stderr.write(report.epochsDone > 0 ? `Cancelled; the checkpoint of epoch ${report.epochsDone} is in ${out} (resume with --resume).\n` : 'Cancelled before the first checkpoint; nothing was written.\n');
+    } else if (!v.json && m) {
+      process.stdout.write(
+        [
+          `${report.outcome} after ${report.epochsDone} epochs on ${report.backend} in ${report.seconds.toFixed(1)} s; model in ${out}`,
+          `  test MSE        ${fmt(m.test_mse)}`,
+          `  dev MSE         ${fmt(m.dev_mse)}`,
+          `  noise floor     ${fmt(m.noise_floor)}`,
+          `  persistence     ${fmt(m.persistence_mse)}`,
+          `  linear AR(${m.ar_order})   ${fmt(m.ar_mse)}`,
+        ].join('\n') + '\n',
+      );
+    }
+    if (v.json) {
+      process.stdout.write(
+        JSON.stringify({ outcome: report.outcome, message: report.message, epochs: report.epochsDone, ...(m ?? {}), backend: report.backend, seconds: round(report.seconds), model: out }) + '\n',
+      );
+    }
+    return report.outcome === 'cancelled' ? 130 : report.outcome === 'diverged' ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function cmdEval(argv: string[]): Promise<number> {
+  const v = parse(argv, { ...common, model: { type: 'string' } });
+  if (v.help) return usage();
+  const r = await evaluateFolder(required(v, 'model'), str(v, 'backend') ?? null);
+  const m = r.metrics;
+  if (v.json) process.stdout.write(JSON.stringify({ ...m, backend: r.backend, epochs: r.spec.epochsDone, model: required(v, 'model') }) + '\n');
+  else {
+    process.stdout.write(
+      `test MSE ${fmt(m.test_mse)}   dev MSE ${fmt(m.dev_mse)}   noise floor ${fmt(m.noise_floor)}   persistence ${fmt(m.persistence_mse)}   linear AR(${m.ar_order}) ${fmt(m.ar_mse)}\n`,
+    );
+  }
+  return 0;
+}
+
+async function readStateFile(file: string): Promise<Float32Array> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (e) {
+    throw new LabError('bad_file', `Cannot read state file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`);
+  }
+  if (buf.byteLength % 4 !== 0) throw new LabError('bad_file', `State file ${file} is not a whole number of float32 values`);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+async function cmdGenerate(argv: string[]): Promise<number> {
+  const v = parse(argv, {
+    ...common,
+    model: { type: 'string' },
+    prime: { type: 'string' },
+    offset: { type: 'string' },
+    length: { type: 'string' },
+    out: { type: 'string' },
+    plot: { type: 'string' },
+    'state-in': { type: 'string' },
+    'state-out': { type: 'string' },
+  });
+  if (v.help) return usage();
+  const dir = required(v, 'model');
+  const out = required(v, 'out');
+  const length = num(v, 'length', true);
+  if (length === undefined || length < 1) throw new LabError('bad_argument', `--length expects a positive integer${length === undefined ? '' : `, got ${length}`}`);
+  const stateIn = str(v, 'state-in');
+  const r = await generateFromFolder({
+    dir,
+    length,
+    prime: num(v, 'prime', true),
+    offset: num(v, 'offset', true),
+    state: stateIn ? await readStateFile(stateIn) : undefined,
+    backend: str(v, 'backend') ?? null,
+  });
+  // Everything is computed before anything is written; each file is written atomically.
+  const wav = encodeWav(r.samples, r.sampleRate);
+  const svg = str(v, 'plot')
+    ? plotSvg(
+        [
+          ...(r.truth ? [{ label: 'truth', color: '#999999', start: r.primeStart + r.primeSamples.length, values: r.truth, dashed: true }] : []),
+          { label: 'prime', color: '#1f77b4', start: r.primeStart, values: r.primeSamples },
+          { label: 'generated', color: '#ff7f0e', start: r.primeStart + r.primeSamples.length, values: r.samples },
+        ],
+        `${dir}: ${r.primeSamples.length} primed, ${r.samples.length} generated`,
+      )
+    : null;
+  await writeFileAtomic(out, wav);
+  if (svg) await writeFileAtomic(str(v, 'plot')!, svg);
+  const stateOut = str(v, 'state-out');
+  if (stateOut) await writeFileAtomic(stateOut, new Uint8Array(r.state.buffer, r.state.byteOffset, r.state.byteLength));
+  const summary = {
+    samples: r.samples.length,
+    prime: r.primeSamples.length,
+    sample_rate: r.sampleRate,
+    dominant_frequency: dominantFrequency(r.samples),
+    rms: rms(r.samples),
+    truth_mse: r.truth ? mseAgainst(r.samples, r.truth) : null,
+    out,
+  };
+  if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else {
+    process.stdout.write(
+      `wrote ${summary.samples} samples at ${summary.sample_rate} Hz to ${out}; dominant frequency ${summary.dominant_frequency.toFixed(5)} cycles/sample, RMS ${summary.rms.toFixed(4)}\n`,
+    );
+  }
+  return 0;
+}
+
+function mseAgainst(a: Float32Array, b: Float32Array): number {
+  const n = Math.min(a.length, b.length);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += (a[i] - b[i]) ** 2;
+  return n ? s / n : NaN;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+async function cmdBench(argv: string[]): Promise<number> {
+  const v = parse(argv, { ...common, config: { type: 'string' }, seconds: { type: 'string' }, backends: { type: 'string' } });
+  if (v.help) return usage();
+  const seconds = num(v, 'seconds', false);
+  if (seconds !== undefined && !(seconds > 0)) throw new LabError('bad_argument', `--seconds expects a positive number, got ${seconds}`);
+  await runBench({
+    configs: str(v, 'config')?.split(','),
+    backends: (str(v, 'backends') ?? str(v, 'backend'))?.split(','),
+    seconds,
+    onRow: (row) => process.stdout.write(JSON.stringify(row) + '\n'),
+  });
+  return 0;
+}
+
+function usage(): number {
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'train':
+      return cmdTrain(rest);
+    case 'eval':
+      return cmdEval(rest);
+    case 'generate':
+      return cmdGenerate(rest);
+    case 'bench':
+      return cmdBench(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return usage();
+    default:
+      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate or bench (see --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    const err = toErrorData(e);
+    process.stderr.write(`sequence-lab: ${err.code === 'internal' ? 'internal error' : 'error'}: ${err.message}\n`);
+    if (err.code === 'internal' && process.env.SEQUENCE_LAB_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(err.code === 'internal' ? 1 : 2);
+  },
+);

@@ -1,0 +1,123 @@
+// Speed measurements: training sequences/s per backend, and generation cost per sample, both the
+// notebook's way (tfjs re-runs a whole window for each sample) and the fused stateful step.
+import * as tf from '@tensorflow/tfjs';
+import { generateSignal, getPreset } from '../../shared/signals/generators';
+import { BACKEND_NAMES, initBackend } from './backend';
+import { WindowDataset } from './dataset';
+import { generate } from './generator';
+import { buildModel } from './model';
+import { readWeights } from './recurrent-step';
+
+export interface BenchConfig {
+  name: string;
+  units: number[];
+  window: number;
+  batch: number;
+}
+
+export const BENCH_CONFIGS: Record<string, BenchConfig> = {
+  sine: { name: 'sine', units: [16, 16, 16], window: 50, batch: 128 },
+  '2x128': { name: '2x128', units: [128, 128], window: 256, batch: 64 },
+};
+
+export type BenchRow = Record<string, string | number | null>;
+
+export interface BenchOptions {
+  configs?: string[];
+  backends?: string[];
+  /** Minimum seconds spent timing each measurement. */
+  seconds?: number;
+  onRow?: (row: BenchRow) => void;
+}
+
+async function timeLoop(minSeconds: number, minIters: number, body: () => Promise<void> | void): Promise<{ iters: number; seconds: number }> {
+  const t0 = performance.now();
+  let iters = 0;
+  while (iters < minIters || (performance.now() - t0) / 1000 < minSeconds) {
+    await body();
+    iters++;
+  }
+  return { iters, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function benchTrain(cfg: BenchConfig, backend: string, seconds: number): Promise<BenchRow> {
+  const signal = generateSignal({ ...getPreset('sine').signal, length: 20_000 });
+  const ds = new WindowDataset(signal, cfg.window, { split: 'shuffled', trainFraction: 0.6, devFraction: 0.2, seed: 1 });
+  const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
+  const opt = tf.train.adam(0.002);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let b = 0;
+  const step = async () => {
+    const { x, y } = ds.batch(ds.splits.train, (b++ * cfg.batch) % (ds.splits.train.length - cfg.batch), cfg.batch);
+    const loss = opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+    await loss.data();
+    tf.dispose([x, y, loss]);
+  };
+  await step(); // warm-up: kernels compiled, variables created
+  const t = await timeLoop(seconds, 2, step);
+  opt.dispose();
+  model.dispose();
+  return { task: 'train', preset: cfg.name, backend, impl: 'tfjs-layers', threads: 1, seq_per_s: round((t.iters * cfg.batch) / t.seconds) };
+}
+
+async function benchWindowGenerate(cfg: BenchConfig, backend: string, seconds: number): Promise<BenchRow> {
+  const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
+  const win = tf.zeros([1, cfg.window, 1]);
+  const step = async () => {
+    const y = model.predict(win) as tf.Tensor;
+    await y.data();
+    y.dispose();
+  };
+  await step();
+  const t = await timeLoop(seconds, 3, step);
+  win.dispose();
+  model.dispose();
+  return { task: 'generate', preset: cfg.name, backend, impl: 'tfjs-window', us_per_sample: round((t.seconds * 1e6) / t.iters) };
+}
+
+async function benchFusedGenerate(cfg: BenchConfig, seconds: number): Promise<BenchRow> {
+  const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
+  const weights = await readWeights(model, 'lstm');
+  model.dispose();
+  const n = 2000;
+  const normalisation = { offset: 0, scale: 1 };
+  let state = generate({ weights, normalisation, streams: 1, length: 100 }).state;
+  const t = await timeLoop(seconds, 3, () => {
+    state = generate({ weights, normalisation, state, length: n }).state;
+  });
+  return { task: 'generate', preset: cfg.name, backend: 'js', impl: 'fused', threads: 1, us_per_sample: round((t.seconds * 1e6) / (t.iters * n), 3) };
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** Runs every measurement on every backend that starts; rows are also passed to onRow as they come. */
+export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const push = (r: BenchRow) => {
+    rows.push(r);
+    o.onRow?.(r);
+  };
+  const seconds = o.seconds ?? 2;
+  const configs = (o.configs ?? ['sine']).map((c) => {
+    const cfg = BENCH_CONFIGS[c];
+    if (!cfg) throw new Error(`Unknown bench config "${c}"; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
+    return cfg;
+  });
+  for (const cfg of configs) push(await benchFusedGenerate(cfg, seconds));
+  for (const name of o.backends ?? BACKEND_NAMES) {
+    try {
+      await initBackend(name);
+    } catch (e) {
+      push({ task: 'skip', backend: name, reason: (e as Error).message });
+      continue;
+    }
+    for (const cfg of configs) {
+      push(await benchTrain(cfg, name, seconds));
+      push(await benchWindowGenerate(cfg, name, seconds));
+    }
+  }
+  return rows;
+}

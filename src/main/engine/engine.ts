@@ -1,0 +1,281 @@
+// The engine's operations, as the CLI and the hosts call them: load a signal, train (and resume),
+// evaluate, generate. Node only; everything it computes with lives in the modules beside it.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  parseOrThrow,
+  trainConfigSchema,
+  type Metrics,
+  type ModelSpecInput,
+  type Normalisation,
+  type SignalSource,
+  type TrainConfigInput,
+  type TrainEvent,
+  type TrainOutcome,
+} from '../../shared/contract';
+import { LabError } from '../../shared/errors';
+import { generateCleanSignal, generateSignal, getPreset, noiseFloor, parseSignalSpec, type SignalSpec } from '../../shared/signals/generators';
+import { decodeWav } from '../../shared/signals/wav';
+import { initBackend, type BackendInfo } from './backend';
+import { WindowDataset } from './dataset';
+import { evaluate } from './evaluate';
+import { generate } from './generator';
+import { buildModel, parseModelSpec } from './model';
+import { readWeights } from './recurrent-step';
+import { loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor } from './store';
+import { Trainer, type EpochRecord } from './trainer';
+
+export interface LoadedSignal {
+  source: SignalSource;
+  /** Samples in signal units. */
+  samples: Float32Array;
+  sampleRate: number;
+  /** Variance of the added noise, where the signal is synthetic. */
+  noiseFloor: number | null;
+  /** The noiseless signal over [from, from+length), where it is synthetic. */
+  truth: ((from: number, length: number) => Float32Array) | null;
+}
+
+function presetSpec(source: Extract<SignalSource, { kind: 'preset' }>): SignalSpec {
+  return source.signal ?? getPreset(source.name).signal;
+}
+
+export async function loadSignal(source: SignalSource): Promise<LoadedSignal> {
+  if (source.kind === 'preset') {
+    const spec = presetSpec(source);
+    const parsed = parseSignalSpec(spec);
+    return {
+      source,
+      samples: generateSignal(spec),
+      sampleRate: getPreset(source.name).sampleRate,
+      noiseFloor: noiseFloor(spec),
+      // A longer spec with the same seed reproduces the same prefix, so truth extends past the end.
+      truth: (from, length) => generateCleanSignal({ ...parsed, length: Math.max(parsed.length, from + length) } as SignalSpec).slice(from, from + length),
+    };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(source.path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LabError('bad_file', code === 'ENOENT' ? `WAV file ${source.path} does not exist` : `Cannot read ${source.path}: ${(e as Error).message}`);
+  }
+  const audio = decodeWav(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), source.path);
+  return { source: { ...source, sampleRate: audio.sampleRate }, samples: audio.samples, sampleRate: audio.sampleRate, noiseFloor: null, truth: null };
+}
+
+/** Presets are fed as they are (the notebook did); audio is standardised to zero mean, unit variance. */
+export function normalisationFor(signal: LoadedSignal): Normalisation {
+  if (signal.source.kind === 'preset') return { offset: 0, scale: 1 };
+  const x = signal.samples;
+  let mean = 0;
+  for (let i = 0; i < x.length; i++) mean += x[i];
+  mean /= x.length;
+  let v = 0;
+  for (let i = 0; i < x.length; i++) v += (x[i] - mean) ** 2;
+  const std = Math.sqrt(v / x.length);
+  if (!(std > 1e-9)) throw new LabError('bad_signal', 'The signal is constant (silence?): there is nothing to learn');
+  return { offset: mean, scale: std };
+}
+
+function normalise(x: Float32Array, n: Normalisation): Float32Array {
+  if (n.offset === 0 && n.scale === 1) return x;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] - n.offset) / n.scale;
+  return out;
+}
+
+export interface TrainRequest {
+  /** Where the samples come from; ignored when resuming (the folder says). */
+  source?: SignalSource;
+  model?: ModelSpecInput;
+  config?: TrainConfigInput;
+  /** The model folder: written at each epoch end and at the end. */
+  out: string;
+  /** Continue the run saved in `out` (its optimizer state too); `config.epochs` may raise the total. */
+  resume?: boolean;
+  backend?: string | null;
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+  /** Called once the backend is chosen, before any work. */
+  onBackend?: (b: BackendInfo) => void;
+}
+
+export interface TrainReport {
+  outcome: TrainOutcome;
+  message: string | null;
+  dir: string;
+  epochsDone: number;
+  history: EpochRecord[];
+  /** Null when cancelled (no final evaluation). */
+  metrics: Metrics | null;
+  backend: string;
+  seconds: number;
+}
+
+export async function train(req: TrainRequest): Promise<TrainReport> {
+  const t0 = performance.now();
+  const backend = await initBackend(req.backend);
+  req.onBackend?.(backend);
+  let model: tf.LayersModel;
+  let stored: StoredSpec;
+  let optimizerWeights: NamedTensor[] | null = null;
+  let log: string[] = [];
+  if (req.resume) {
+    const folder = await loadModelFolder(req.out);
+    model = folder.model;
+    optimizerWeights = folder.optimizerWeights;
+    log = folder.log;
+    const train = parseOrThrow(trainConfigSchema, { ...folder.spec.train, ...(req.config?.epochs ? { epochs: req.config.epochs } : {}) }, 'training settings');
+    if (folder.spec.epochsDone >= train.epochs) {
+      tf.dispose(optimizerWeights?.map((w) => w.tensor) ?? []);
+      model.dispose();
+      throw new LabError('bad_argument', `${req.out} has already trained ${folder.spec.epochsDone} epochs; pass more epochs than that to resume`);
+    }
+    stored = { ...folder.spec, train };
+  } else {
+    if (!req.source) throw new LabError('bad_argument', 'Training needs a signal: a preset or a WAV file');
+    const modelSpec = parseModelSpec(req.model ?? {});
+    const train = parseOrThrow(trainConfigSchema, req.config ?? {}, 'training settings');
+    const loaded = await loadSignal(req.source);
+    stored = {
+      format: MODEL_FORMAT,
+      version: MODEL_FORMAT_VERSION,
+      status: 'checkpoint',
+      model: modelSpec,
+      train,
+      source: loaded.source,
+      normalisation: normalisationFor(loaded),
+      sampleRate: loaded.sampleRate,
+      epochsDone: 0,
+      outcome: null,
+      noiseFloor: loaded.noiseFloor,
+      metrics: null,
+      backend: backend.name,
+      createdAt: nowIso(),
+      updatedAt: nowIso(),
+    };
+    model = buildModel(modelSpec, train.seed);
+  }
+  const loaded = await loadSignal(stored.source);
+  const dataset = new WindowDataset(normalise(loaded.samples, stored.normalisation), stored.train.window, stored.train);
+  const lossScale = stored.normalisation.scale ** 2;
+  const history: EpochRecord[] = log.map((l) => JSON.parse(l)).filter((r) => r.type === 'epoch').map(({ type: _t, ...r }) => r as EpochRecord);
+  const batchLog: string[] = [];
+
+  try {
+    const trainer = new Trainer({
+      model,
+      cell: stored.model.type,
+      dataset,
+      config: stored.train,
+      startEpoch: stored.epochsDone,
+      optimizerWeights,
+      history,
+      lossScale,
+      signal: req.signal,
+      onEvent: (e) => {
+        if (e.type === 'batch') batchLog.push(JSON.stringify({ type: 'batch', epoch: e.epoch, batch: e.batch, loss: e.loss }));
+        req.onEvent?.(e);
+      },
+      onCheckpoint: async ({ epoch, history: h, optimizerWeights: ow }) => {
+        log = [...log, ...batchLog.splice(0), JSON.stringify({ type: 'epoch', ...h[h.length - 1] })];
+        stored = { ...stored, status: 'checkpoint', epochsDone: epoch, backend: backend.name, updatedAt: nowIso() };
+        await saveModelFolder(req.out, { model, spec: stored, optimizerWeights: ow, log });
+      },
+    });
+    const result = await trainer.run();
+    let metrics: Metrics | null = null;
+    if (result.outcome !== 'cancelled') {
+      metrics = await evaluate(model, stored.model.type, dataset, lossScale, loaded.noiseFloor);
+      stored = { ...stored, status: 'complete', epochsDone: result.epochsDone, outcome: result.outcome, metrics, updatedAt: nowIso() };
+      // The final folder drops the optimizer state only when nothing is left to resume.
+      await saveModelFolder(req.out, { model, spec: stored, optimizerWeights: null, log: [...log, ...batchLog] });
+    }
+    return {
+      outcome: result.outcome,
+      message: result.message,
+      dir: req.out,
+      epochsDone: result.epochsDone,
+      history: result.history,
+      metrics,
+      backend: backend.name,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    tf.dispose(optimizerWeights?.map((w) => w.tensor) ?? []);
+    model.dispose();
+  }
+}
+
+export async function evaluateFolder(dir: string, backendName?: string | null): Promise<{ metrics: Metrics; spec: StoredSpec; backend: string }> {
+  const backend = await initBackend(backendName);
+  const folder = await loadModelFolder(dir);
+  try {
+    const loaded = await loadSignal(folder.spec.source);
+    const dataset = new WindowDataset(normalise(loaded.samples, folder.spec.normalisation), folder.spec.train.window, folder.spec.train);
+    const metrics = await evaluate(folder.model, folder.spec.model.type, dataset, folder.spec.normalisation.scale ** 2, loaded.noiseFloor);
+    return { metrics, spec: folder.spec, backend: backend.name };
+  } finally {
+    tf.dispose(folder.optimizerWeights?.map((w) => w.tensor) ?? []);
+    folder.model.dispose();
+  }
+}
+
+export interface GenerateRequest {
+  dir: string;
+  /** Priming samples taken from the model's signal (default: the window length). */
+  prime?: number;
+  /** Where the priming samples start in the signal (default: the start of the test region). */
+  offset?: number;
+  length: number;
+  /** Continue from this packed state instead of priming. */
+  state?: Float32Array;
+  backend?: string | null;
+}
+
+export interface GenerateReport {
+  samples: Float32Array;
+  state: Float32Array;
+  primeSamples: Float32Array;
+  primeStart: number;
+  /** The noiseless continuation where the signal is synthetic, else the recorded one where it exists. */
+  truth: Float32Array | null;
+  sampleRate: number;
+  spec: StoredSpec;
+}
+
+export async function generateFromFolder(req: GenerateRequest): Promise<GenerateReport> {
+  await initBackend(req.backend);
+  const folder = await loadModelFolder(req.dir);
+  try {
+    const { spec } = folder;
+    const weights = await readWeights(folder.model, spec.model.type);
+    if (req.state) {
+      const r = generate({ weights, normalisation: spec.normalisation, state: req.state, length: req.length });
+      return { samples: r.samples[0], state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
+    }
+    const loaded = await loadSignal(spec.source);
+    const prime = req.prime ?? spec.train.window;
+    const n = loaded.samples.length;
+    if (!Number.isInteger(prime) || prime < 1 || prime > n) throw new LabError('bad_argument', `Expected prime to be an integer in [1, ${n}], but got ${prime}`);
+    const defaultOffset = Math.min(n - prime, Math.floor(n * (spec.train.trainFraction + spec.train.devFraction)));
+    const offset = req.offset ?? defaultOffset;
+    if (!Number.isInteger(offset) || offset < 0 || offset + prime > n) throw new LabError('bad_argument', `Expected offset to be an integer in [0, ${n - prime}], but got ${offset}`);
+    const primeSamples = loaded.samples.slice(offset, offset + prime);
+    const r = generate({ weights, normalisation: spec.normalisation, prime: [primeSamples], length: req.length });
+    let truth: Float32Array | null = null;
+    if (loaded.truth) truth = loaded.truth(offset + prime, req.length);
+    else if (offset + prime < n) truth = loaded.samples.slice(offset + prime, Math.min(n, offset + prime + req.length));
+    return { samples: r.samples[0], state: r.state, primeSamples, primeStart: offset, truth, sampleRate: spec.sampleRate, spec };
+  } finally {
+    tf.dispose(folder.optimizerWeights?.map((w) => w.tensor) ?? []);
+    folder.model.dispose();
+  }
+}
+
+/** Reads the spec of a model folder without loading its weights. */
+export async function describeFolder(dir: string): Promise<StoredSpec> {
+  return readStoredSpec(path.resolve(dir));
+}

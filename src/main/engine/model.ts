@@ -1,0 +1,52 @@
+// Builds the recurrent network from a spec. Pure: the CLI, the desktop host and tests share it.
+import * as tf from '@tensorflow/tfjs';
+import { modelSpecSchema, parseOrThrow, type ModelSpec, type ModelSpecInput } from '../../shared/contract';
+
+/** Validates a spec and fills its defaults; throws `bad_argument` naming the bad value. */
+export function parseModelSpec(input: ModelSpecInput | unknown): ModelSpec {
+  return parseOrThrow(modelSpecSchema, input ?? {}, 'model spec');
+}
+
+/**
+ * Stacked recurrent layers and a linear head of one unit.
+ * Input `[batch, time, 1]` (any time length), output `[batch, 1]`: the next sample after the window.
+ */
+export function buildModel(input: ModelSpecInput, seed?: number): tf.LayersModel {
+  const spec = parseModelSpec(input);
+  const model = tf.sequential();
+  spec.units.forEach((units, i) => {
+    const common = {
+      units,
+      returnSequences: i < spec.units.length - 1,
+      // Sigmoid gates, as in Keras and PyTorch (tfjs defaults to hardSigmoid).
+      recurrentActivation: 'sigmoid' as const,
+      dropout: spec.dropout,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 3 * i }),
+      recurrentInitializer: tf.initializers.orthogonal({ seed: seed === undefined ? undefined : seed + 3 * i + 1 }),
+      ...(i === 0 ? { inputShape: [null, 1] } : {}),
+    };
+    switch (spec.type) {
+      case 'lstm':
+        model.add(tf.layers.lstm({ ...common, unitForgetBias: true, name: `lstm_${i + 1}` }));
+        break;
+      case 'gru':
+        model.add(tf.layers.gru({ ...common, name: `gru_${i + 1}` }));
+        break;
+      default:
+        throw new Error(`Unknown model type: ${(spec as { type: string }).type}`);
+    }
+  });
+  model.add(
+    tf.layers.dense({
+      units: 1,
+      name: 'head',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 1000 }),
+    }),
+  );
+  return model;
+}
+
+/** Number of trainable parameters. */
+export function countParameters(model: tf.LayersModel): number {
+  return model.trainableWeights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+}

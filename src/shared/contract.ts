@@ -1,0 +1,123 @@
+// The engine's typed API: model specs, training settings, progress events and results.
+// Defined once here; the CLI, the desktop host and the browser client all speak it, and every
+// value that arrives from outside is validated with these schemas where it is received.
+import { z } from 'zod';
+import { LabError } from './errors';
+import { signalSpecSchema } from './signals/generators';
+
+// ---- Model spec ---------------------------------------------------------------------------
+
+/** Default layer sizes: the notebook's 3 stacked LSTM layers of 16 units. */
+export const DEFAULT_UNITS = [16, 16, 16];
+/** Default input dropout between recurrent layers (0 = off, as in the notebook). */
+export const DEFAULT_DROPOUT = 0;
+
+export const modelSpecSchema = z.object({
+  /** Recurrent cell: 'lstm' or 'gru'. Gates use sigmoid (not tfjs's hardSigmoid) to match Keras and PyTorch. */
+  type: z.enum(['lstm', 'gru']).default('lstm'),
+  /** Units of each stacked recurrent layer, bottom first. */
+  units: z.array(z.number().int().min(1).max(4096)).min(1).max(16).default(DEFAULT_UNITS),
+  /** Dropout on each recurrent layer's inputs while training, in [0, 1). */
+  dropout: z.number().min(0).lt(1).default(DEFAULT_DROPOUT),
+});
+export type ModelSpecInput = z.input<typeof modelSpecSchema>;
+export type ModelSpec = z.output<typeof modelSpecSchema>;
+
+// ---- Training settings --------------------------------------------------------------------
+
+export const DEFAULT_WINDOW = 50;
+export const DEFAULT_BATCH_SIZE = 128;
+export const DEFAULT_LEARNING_RATE = 0.002;
+export const DEFAULT_EPOCHS = 5;
+export const DEFAULT_SEED = 1;
+
+export const trainConfigSchema = z.object({
+  /** Samples the network sees before predicting the next one. */
+  window: z.number().int().min(1).max(65_536).default(DEFAULT_WINDOW),
+  /** Windows per optimizer step. Generation uses its own batch (number of streams). */
+  batchSize: z.number().int().min(1).max(65_536).default(DEFAULT_BATCH_SIZE),
+  /** Adam's learning rate. */
+  learningRate: z.number().gt(0).max(1).default(DEFAULT_LEARNING_RATE),
+  /** Learning rate at the last batch of the last epoch, reached by cosine decay; null keeps it constant. */
+  finalLearningRate: z.number().gt(0).max(1).nullable().default(null),
+  epochs: z.number().int().min(1).max(100_000).default(DEFAULT_EPOCHS),
+  /** 'shuffled': window starts shuffled then cut (the notebook); 'blocked': contiguous spans, no sample shared. */
+  split: z.enum(['shuffled', 'blocked']).default('shuffled'),
+  /** Fractions of windows for train and dev; the rest is test. */
+  trainFraction: z.number().gt(0).lt(1).default(0.6),
+  devFraction: z.number().gt(0).lt(1).default(0.2),
+  seed: z.number().int().default(DEFAULT_SEED),
+  /** Stop when dev loss has not improved for this many epochs (0 = never). */
+  earlyStopPatience: z.number().int().min(0).default(0),
+  /** Per-epoch cap on training windows (0 = all); handy for long audio. */
+  maxTrainWindows: z.number().int().min(0).default(0),
+});
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+
+/** Where the training samples come from. */
+export const signalSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('preset'), name: z.string(), signal: signalSpecSchema.optional() }),
+  z.object({ kind: z.literal('wav'), path: z.string(), sampleRate: z.number().int().positive() }),
+]);
+export type SignalSource = z.infer<typeof signalSourceSchema>;
+
+/** Affine map applied to samples before the network sees them: net = (x - offset) / scale. */
+export const normalisationSchema = z.object({ offset: z.number(), scale: z.number().positive() });
+export type Normalisation = z.infer<typeof normalisationSchema>;
+
+// ---- Events and results -------------------------------------------------------------------
+
+export interface BatchProgress {
+  type: 'batch';
+  epoch: number; // 1-based
+  batch: number; // 1-based within the epoch
+  batches: number;
+  loss: number;
+  seqPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface EpochProgress {
+  type: 'epoch';
+  epoch: number;
+  epochs: number;
+  trainLoss: number;
+  devLoss: number;
+  seqPerSecond: number;
+  etaSeconds: number;
+  learningRate: number;
+}
+
+export interface TrainNotice {
+  type: 'notice';
+  level: 'info' | 'warning';
+  message: string;
+}
+
+export type TrainEvent = BatchProgress | EpochProgress | TrainNotice;
+
+export interface Metrics {
+  test_mse: number;
+  dev_mse: number;
+  /** Variance of the added noise where the signal is synthetic; null when unknown. */
+  noise_floor: number | null;
+  persistence_mse: number;
+  ar_mse: number;
+  ar_order: number;
+}
+
+export type TrainOutcome = 'completed' | 'early-stopped' | 'cancelled' | 'diverged';
+
+// ---- Validation helper --------------------------------------------------------------------
+
+/** Parses `value` with `schema`, throwing `bad_argument` that names the field and the reason. */
+export function parseOrThrow<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue.path.length ? issue.path.join('.') : what;
+    throw new LabError('bad_argument', `Invalid ${what}: ${field}: ${issue.message}`);
+  }
+  return r.data;
+}

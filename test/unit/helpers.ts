@@ -1,0 +1,17 @@
+// Shared set-up for engine tests: the wasm backend (the default here), tiny signals and models.
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/main/engine/backend';
+import type { SignalSource } from '../../src/shared/contract';
+
+export async function useBackend(): Promise<void> {
+  await initBackend(process.env.SEQUENCE_LAB_TEST_BACKEND ?? 'wasm');
+}
+
+/** The sine preset cut to `length` samples: same frequency, noise and seed. */
+export function shortSine(length = 2000): SignalSource {
+  return { kind: 'preset', name: 'sine', signal: { kind: 'sine', length, frequency: 0.01, amplitude: 1, noise: 0.02, seed: 1 } };
+}
+
+export function numTensors(): number {
+  return tf.memory().numTensors;
+}
