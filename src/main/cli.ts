@@ -2,7 +2,8 @@
 // Bad input ends with one line naming the problem and exit code 2; nothing is left half-written.
 import { promises as fs } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { type TrainConfigInput, type TrainEvent } from '../shared/contract';
+import { type SignalSource, type TrainConfigInput, type TrainEvent } from '../shared/contract';
+
 import { dominantFrequency, rms } from '../shared/dsp/spectrum';
 import { LabError, toErrorData } from '../shared/errors';
 import { PRESETS } from '../shared/signals/generators';
@@ -23,6 +24,7 @@ Commands:
 train options:
   --preset NAME        ${Object.keys(PRESETS).join(', ')}
   --wav FILE           any PCM or float WAV, mixed to mono
+  --samples N          length of the --preset signal (50001)
   --out DIR            model folder, written at each epoch end (atomic)
   --resume             continue the run in --out (optimizer state included)
   --epochs N           (5)            --seed S          (1)
@@ -120,6 +122,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...common,
     preset: { type: 'string' },
     wav: { type: 'string' },
+    samples: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
     epochs: { type: 'string' },
@@ -165,6 +168,14 @@ async function cmdTrain(argv: string[]): Promise<number> {
     if (extra.length || Object.keys(model).length) throw new LabError('bad_argument', '--resume keeps the saved settings; only --epochs may change');
   }
 
+  const samples = num(v, 'samples', true);
+  if (samples !== undefined && !preset) throw new LabError('bad_argument', '--samples sets the length of a --preset signal');
+  const source: SignalSource | undefined = preset
+    ? { kind: 'preset', name: preset, ...(samples !== undefined ? { signal: { ...PRESETS[preset].signal, length: samples } as Extract<SignalSource, { kind: 'preset' }>['signal'] } : {}) }
+    : wav
+      ? { kind: 'wav', path: wav, sampleRate: 1 }
+      : undefined;
+
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -175,7 +186,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     const report = await train({
-      source: preset ? { kind: 'preset', name: preset } : wav ? { kind: 'wav', path: wav, sampleRate: 1 } : undefined,
+      source,
       model,
       config,
       out,

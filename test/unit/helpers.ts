@@ -9,7 +9,7 @@ export async function useBackend(): Promise<void> {
 
 /** The sine preset cut to `length` samples: same frequency, noise and seed. */
 export function shortSine(length = 2000): SignalSource {
-  return { kind: 'preset', name: 'sine', signal: { kind: 'sine', length, frequency: 0.01, amplitude: 1, noise: 0.02, seed: 1 } };
+  return { kind: 'preset', name: 'sine', signal: { kind: 'sine', length, frequency: 0.01, amplitude: 1, phase: 0, noise: 0.02, seed: 1 } };
 }
 
 export function numTensors(): number {

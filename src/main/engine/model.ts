@@ -13,6 +13,16 @@ export function parseModelSpec(input: ModelSpecInput | unknown): ModelSpec {
  */
 export function buildModel(input: ModelSpecInput, seed?: number): tf.LayersModel {
   const spec = parseModelSpec(input);
+  let model!: tf.Sequential;
+  // tfjs-layers' unitForgetBias initializer leaks its intermediate tensors; the tidy frees them
+  // (variables outlive a tidy).
+  tf.tidy(() => {
+    model = addLayers(spec, seed);
+  });
+  return model;
+}
+
+function addLayers(spec: ModelSpec, seed: number | undefined): tf.Sequential {
   const model = tf.sequential();
   spec.units.forEach((units, i) => {
     const common = {

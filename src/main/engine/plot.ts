@@ -21,8 +21,16 @@ export function plotSvg(series: PlotSeries[], title: string, width = 1200, heigh
   const t1 = Math.max(...all.map((s) => s.start + s.values.length - 1));
   let lo = Infinity;
   let hi = -Infinity;
-  for (const s of all) for (const v of s.values) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-  if (!(hi > lo)) (lo -= 1), (hi += 1);
+  for (const s of all) {
+    for (const v of s.values) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  if (!(hi > lo)) {
+    lo -= 1;
+    hi += 1;
+  }
   const X = (t: number) => pad.l + ((t - t0) / Math.max(1, t1 - t0)) * (width - pad.l - pad.r);
   const Y = (v: number) => pad.t + (1 - (v - lo) / (hi - lo)) * (height - pad.t - pad.b);
   const lines = all.map((s) => {

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeWav } from '../../src/shared/signals/wav';
+
+const BIN = path.resolve(__dirname, '../../bin/sequence-lab');
+let tmp: string;
+
+function cli(...args: string[]) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', env: { ...process.env, SEQUENCE_LAB_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+const TINY = ['--samples', '1500', '--epochs', '1', '--window', '20', '--batch', '32', '--units', '8', '--max-train-windows', '128'];
+
+describe('command line', () => {
+  beforeAll(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-cli-'));
+  });
+  afterAll(async () => {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('trains, evaluates and generates with JSON summaries, WAV and SVG outputs', async () => {
+    const model = path.join(tmp, 'm');
+    const t = cli('train', '--preset', 'sine', ...TINY, '--out', model, '--json');
+    expect(t.stderr).toMatch(/backend: wasm/);
+    expect(t.code).toBe(0);
+    const tj = lastJson(t.stdout);
+    for (const k of ['test_mse', 'dev_mse', 'noise_floor', 'persistence_mse', 'ar_mse', 'backend', 'seconds']) expect(tj).toHaveProperty(k);
+    expect(tj.noise_floor).toBeCloseTo(0.0004, 10);
+    expect(tj.backend).toBe('wasm');
+
+    const e = cli('eval', '--model', model, '--json');
+    expect(e.code).toBe(0);
+    expect(lastJson(e.stdout).test_mse).toBe(tj.test_mse);
+
+    const wav = path.join(tmp, 'g.wav');
+    const svg = path.join(tmp, 'g.svg');
+    const st = path.join(tmp, 'state.f32');
+    const g = cli('generate', '--model', model, '--prime', '20', '--length', '300', '--out', wav, '--plot', svg, '--state-out', st, '--json');
+    expect(g.code).toBe(0);
+    const gj = lastJson(g.stdout);
+    expect(gj.samples).toBe(300);
+    const audio = decodeWav(await fs.readFile(wav));
+    expect(audio.sampleRate).toBe(44_100);
+    expect(audio.samples.length).toBe(300);
+    expect(await fs.readFile(svg, 'utf8')).toMatch(/<svg[^]*prime[^]*generated[^]*truth/);
+
+    // Continuing from the saved state gives the samples of one longer run.
+    const wav2 = path.join(tmp, 'g2.wav');
+    expect(cli('generate', '--model', model, '--state-in', st, '--length', '100', '--out', wav2).code).toBe(0);
+    const wavAll = path.join(tmp, 'all.wav');
+    expect(cli('generate', '--model', model, '--prime', '20', '--length', '400', '--out', wavAll).code).toBe(0);
+    const all = decodeWav(await fs.readFile(wavAll)).samples;
+    const joined = new Float32Array([...audio.samples, ...decodeWav(await fs.readFile(wav2)).samples]);
+    expect(joined).toEqual(all);
+  });
+
+  it.each([
+    [['frobnicate'], /Unknown command "frobnicate"/],
+    [['train', '--preset', 'sine'], /--out is required/],
+    [['train', '--preset', 'sine', '--wav', 'x.wav', '--out', 'OUT'], /exactly one of --preset NAME or --wav FILE/],
+    [['train', '--preset', 'cosine', '--out', 'OUT'], /Unknown preset "cosine"/],
+    [['train', '--preset', 'sine', '--epochs', 'many', '--out', 'OUT'], /--epochs expects an integer, got "many"/],
+    [['train', '--preset', 'sine', '--epochs', '-3', '--out', 'OUT'], /epochs/],
+    [['train', '--preset', 'sine', '--lr', '5', '--out', 'OUT'], /learningRate/],
+    [['train', '--preset', 'sine', '--units', '16,x', '--out', 'OUT'], /--units expects integers/],
+    [['train', '--preset', 'sine', '--cell', 'rnn', '--out', 'OUT'], /type/],
+    [['train', '--preset', 'sine', '--bogus', '--out', 'OUT'], /Unknown option '--bogus'/],
+    [['train', '--preset', 'sine', '--samples', '40', '--out', 'OUT'], /too few for windows of 50/],
+    [['train', '--wav', 'MISSING.wav', '--out', 'OUT'], /MISSING.wav does not exist/],
+    [['train', '--preset', 'sine', '--backend', 'quantum', '--out', 'OUT'], /Unknown backend "quantum"/],
+    [['eval', '--model', 'NOPE'], /Model folder NOPE does not exist/],
+    [['generate', '--model', 'NOPE', '--length', '10', '--out', 'OUT.wav'], /does not exist/],
+    [['generate', '--model', 'NOPE', '--length', '0', '--out', 'OUT.wav'], /--length expects a positive integer/],
+  ])('bad input %j: one line naming the problem, exit code 2, nothing written', async (args, message) => {
+    const cwd = await fs.mkdtemp(path.join(tmp, 'bad-'));
+    const r = spawnSync(BIN, args, { cwd, encoding: 'utf8', env: { ...process.env, SEQUENCE_LAB_BACKEND: 'wasm' } });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sequence-lab: error: /);
+    expect(lines[0]).toMatch(message);
+    expect(await fs.readdir(cwd)).toEqual([]);
+  });
+
+  it('a corrupt WAV and non-finite samples are refused by name', async () => {
+    const bad = path.join(tmp, 'corrupt.wav');
+    await fs.writeFile(bad, Buffer.from('RIFF....WAVEjunkjunkjunk'));
+    const r = cli('train', '--wav', bad, '--out', path.join(tmp, 'never'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/corrupt.wav is not a readable WAV file/);
+    expect(existsSync(path.join(tmp, 'never'))).toBe(false);
+
+    // A float WAV holding NaN.
+    const nan = Buffer.from(await fs.readFile(path.join(__dirname, '../fixtures/nan.wav')));
+    const nanPath = path.join(tmp, 'nan.wav');
+    await fs.writeFile(nanPath, nan);
+    const n = cli('train', '--wav', nanPath, '--out', path.join(tmp, 'never'));
+    expect(n.code).toBe(2);
+    expect(n.stderr).toMatch(/nan.wav has a non-finite sample at frame 3/);
+  });
+
+  it('a bad packed state file is refused and no WAV is written', async () => {
+    const model = path.join(tmp, 'm');
+    const st = path.join(tmp, 'junk.f32');
+    await fs.writeFile(st, Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6, 7]).buffer));
+    const out = path.join(tmp, 'never.wav');
+    const r = cli('generate', '--model', model, '--state-in', st, '--length', '10', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad magic number/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
