@@ -33,6 +33,7 @@ train options:
   --cell lstm|gru      (lstm)         --units A,B,C     (16,16,16)
   --dropout X          (0)            --split shuffled|blocked (shuffled)
   --patience N         early stop on dev loss (0 = off)
+  --impl auto|fused|layers  training kernel (auto: fused LSTM where it applies)
   --max-train-windows N  cap windows per epoch (0 = all)
 generate options:
   --prime N            priming samples from the signal (window length)
@@ -125,6 +126,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     samples: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
+    impl: { type: 'string' },
     epochs: { type: 'string' },
     seed: { type: 'string' },
     window: { type: 'string' },
@@ -194,8 +196,9 @@ async function cmdTrain(argv: string[]): Promise<number> {
       backend: str(v, 'backend') ?? null,
       signal: controller.signal,
       onEvent: progressPrinter(),
-      onBackend: (b) => {
-        process.stderr.write(`backend: ${b.name}${b.skipped.length ? ` (skipped ${b.skipped.join('; ')})` : ''}\n`);
+      impl: parseImpl(str(v, 'impl')),
+      onBackend: (b, impl) => {
+        process.stderr.write(`backend: ${b.name}, ${impl === 'fused' ? 'fused LSTM (lstm.wasm)' : 'tfjs-layers'}${b.skipped.length ? ` (skipped ${b.skipped.join('; ')})` : ''}\n`);
       },
     });
     const m = report.metrics;
@@ -215,13 +218,18 @@ async function cmdTrain(argv: string[]): Promise<number> {
     }
     if (v.json) {
       process.stdout.write(
-        JSON.stringify({ outcome: report.outcome, message: report.message, epochs: report.epochsDone, ...(m ?? {}), backend: report.backend, seconds: round(report.seconds), model: out }) + '\n',
+        JSON.stringify({ outcome: report.outcome, message: report.message, epochs: report.epochsDone, ...(m ?? {}), backend: report.backend, impl: report.impl, seconds: round(report.seconds), model: out }) + '\n',
       );
     }
     return report.outcome === 'cancelled' ? 130 : report.outcome === 'diverged' ? 1 : 0;
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+function parseImpl(v: string | undefined): 'auto' | 'fused' | 'layers' {
+  if (v === undefined || v === 'auto' || v === 'fused' || v === 'layers') return v ?? 'auto';
+  throw new LabError('bad_argument', `--impl expects auto, fused or layers, got "${v}"`);
 }
 
 async function cmdEval(argv: string[]): Promise<number> {

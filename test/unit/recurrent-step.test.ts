@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/main/engine/model';
 import { predictWindows, readWeights, RecurrentStepper } from '../../src/main/engine/recurrent-step';
 import { generate } from '../../src/main/engine/generator';
+import { fusedPredictWindows, wasmCapable } from '../../src/main/engine/fused-lstm';
 import { generateSignal } from '../../src/shared/signals/generators';
 import { unpackState } from '../../src/shared/packed-state';
 import { useBackend } from './helpers';
@@ -41,11 +42,15 @@ describe('fused recurrent step', () => {
     const weights = await readWeights(model, type);
     const got = predictWindows(weights, signal, starts, window, 3);
     for (let i = 0; i < starts.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-5);
+    if (wasmCapable(weights)) {
+      const wasm = fusedPredictWindows(weights, signal, starts, window);
+      for (let i = 0; i < starts.length; i++) expect(Math.abs(wasm[i] - expected[i])).toBeLessThan(1e-5);
+    }
     model.dispose();
   });
 
-  it('generating N, stopping and continuing from the packed state equals one uninterrupted run', async () => {
-    const model = buildModel({ type: 'lstm', units: [8, 8] }, 5);
+  it.each([[[8, 8]], [[5, 3]]])('generating N, stopping and continuing from the packed state equals one uninterrupted run (lstm %j)', async (units) => {
+    const model = buildModel({ type: 'lstm', units }, 5);
     randomise(model, 7);
     const weights = await readWeights(model, 'lstm');
     model.dispose();
@@ -62,14 +67,31 @@ describe('fused recurrent step', () => {
     expect(unpackState(whole.state).batch).toBe(2);
   });
 
-  it('the first generated sample is the model prediction for the prime window', async () => {
-    const model = buildModel({ type: 'lstm', units: [6] }, 2);
+  it.each([[[6]], [[8, 12]]])('the first generated sample is the model prediction for the prime window (lstm %j)', async (units) => {
+    const model = buildModel({ type: 'lstm', units }, 2);
     randomise(model, 9);
     const [expected] = await tfjsPredict(model, [200], 30);
     const weights = await readWeights(model, 'lstm');
     const r = generate({ weights, normalisation: { offset: 0, scale: 1 }, prime: [signal.slice(200, 230)], length: 1 });
     expect(Math.abs(r.samples[0][0] - expected)).toBeLessThan(1e-5);
     model.dispose();
+  });
+
+  it('the wasm and TypeScript steps generate the same samples (within float rounding)', async () => {
+    const model = buildModel({ type: 'lstm', units: [8, 8] }, 5);
+    randomise(model, 3);
+    const weights = await readWeights(model, 'lstm');
+    model.dispose();
+    const prime = signal.slice(0, 40);
+    const wasm = generate({ weights, normalisation: { offset: 0, scale: 1 }, prime: [prime], length: 100 }).samples[0];
+    const js = new RecurrentStepper(weights, 1);
+    for (const v of prime) js.step(Float32Array.of(v));
+    const y = new Float32Array(1);
+    for (let t = 0; t < 100; t++) {
+      js.output(y);
+      expect(Math.abs(wasm[t] - y[0])).toBeLessThan(1e-4);
+      js.step(y);
+    }
   });
 
   it('delivers chunks in order and stops early when cancelled', async () => {

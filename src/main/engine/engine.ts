@@ -7,6 +7,7 @@ import {
   parseOrThrow,
   trainConfigSchema,
   type Metrics,
+  type ModelSpec,
   type ModelSpecInput,
   type Normalisation,
   type SignalSource,
@@ -21,6 +22,7 @@ import { initBackend, type BackendInfo } from './backend';
 import { WindowDataset } from './dataset';
 import { evaluate } from './evaluate';
 import { generate } from './generator';
+import { canUseFusedLstm } from './fused-lstm';
 import { buildModel, parseModelSpec } from './model';
 import { readWeights } from './recurrent-step';
 import { loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor } from './store';
@@ -96,10 +98,12 @@ export interface TrainRequest {
   /** Continue the run saved in `out` (its optimizer state too); `config.epochs` may raise the total. */
   resume?: boolean;
   backend?: string | null;
+  /** 'auto' (default): the fused LSTM op where it applies (see canUseFusedLstm), else tfjs-layers. */
+  impl?: 'auto' | 'fused' | 'layers';
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
-  /** Called once the backend is chosen, before any work. */
-  onBackend?: (b: BackendInfo) => void;
+  /** Called once the backend and implementation are chosen, before any work. */
+  onBackend?: (b: BackendInfo, impl: 'fused' | 'layers') => void;
 }
 
 export interface TrainReport {
@@ -111,13 +115,21 @@ export interface TrainReport {
   /** Null when cancelled (no final evaluation). */
   metrics: Metrics | null;
   backend: string;
+  impl: 'fused' | 'layers';
   seconds: number;
+}
+
+function chooseImpl(wanted: 'auto' | 'fused' | 'layers', spec: ModelSpec, tfBackend: string): 'fused' | 'layers' {
+  const fusable = canUseFusedLstm(spec, tfBackend);
+  if (wanted === 'fused' && !fusable) {
+    throw new LabError('bad_argument', 'The fused LSTM needs an LSTM with layer sizes that are multiples of 4, no dropout, and the cpu or wasm backend');
+  }
+  return wanted === 'layers' || !fusable ? 'layers' : 'fused';
 }
 
 export async function train(req: TrainRequest): Promise<TrainReport> {
   const t0 = performance.now();
   const backend = await initBackend(req.backend);
-  req.onBackend?.(backend);
   let model: tf.LayersModel;
   let stored: StoredSpec;
   let optimizerWeights: NamedTensor[] | null = null;
@@ -158,6 +170,8 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     };
     model = buildModel(modelSpec, train.seed);
   }
+  const impl = chooseImpl(req.impl ?? 'auto', stored.model, backend.tfBackend);
+  req.onBackend?.(backend, impl);
   const loaded = await loadSignal(stored.source);
   const dataset = new WindowDataset(normalise(loaded.samples, stored.normalisation), stored.train.window, stored.train);
   const lossScale = stored.normalisation.scale ** 2;
@@ -171,6 +185,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
       dataset,
       config: stored.train,
       startEpoch: stored.epochsDone,
+      forward: impl,
       optimizerWeights,
       history,
       lossScale,
@@ -201,6 +216,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
       history: result.history,
       metrics,
       backend: backend.name,
+      impl,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig, TrainEvent, TrainOutcome } from '../../shared/contract';
 import type { WindowDataset } from './dataset';
+import { fusedLstmPredict, fusedPredictWindows, wasmCapable } from './fused-lstm';
 import { predictWindows, readWeights } from './recurrent-step';
 import type { CellType } from '../../shared/packed-state';
 import type { NamedTensor } from './store';
@@ -35,6 +36,8 @@ export interface TrainerOptions {
   optimizerWeights?: NamedTensor[] | null;
   /** Earlier epochs' records (when resuming). */
   history?: EpochRecord[];
+  /** 'fused': the whole LSTM stack in one op (lstm.wasm); 'layers': tfjs-layers' own LSTM. */
+  forward?: 'fused' | 'layers';
   /** Multiplies losses so that they are reported in signal units (scale² of the normalisation). */
   lossScale?: number;
   signal?: AbortSignal;
@@ -61,7 +64,7 @@ export function learningRateAt(cfg: TrainConfig, progress: number): number {
 /** Mean squared error of the model on the windows at `starts`, in network units. */
 export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array): Promise<number> {
   const w = await readWeights(model, cell);
-  const pred = predictWindows(w, dataset.signal, starts, dataset.window);
+  const pred = wasmCapable(w) ? fusedPredictWindows(w, dataset.signal, starts, dataset.window) : predictWindows(w, dataset.signal, starts, dataset.window);
   let s = 0;
   for (let i = 0; i < starts.length; i++) {
     const e = pred[i] - dataset.signal[starts[i] + dataset.window];
@@ -93,6 +96,8 @@ export class Trainer {
     const startEpoch = this.o.startEpoch ?? 0;
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const optimizer = tf.train.adam(cfg.learningRate);
+    const forward = (x: tf.Tensor3D): tf.Tensor =>
+      this.o.forward === 'fused' ? fusedLstmPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor);
     if (this.o.optimizerWeights && this.o.optimizerWeights.length) await optimizer.setWeights(this.o.optimizerWeights);
 
     const trainPerEpoch = cfg.maxTrainWindows > 0 ? Math.min(cfg.maxTrainWindows, dataset.splits.train.length) : dataset.splits.train.length;
@@ -125,7 +130,7 @@ export class Trainer {
           (optimizer as unknown as { learningRate: number }).learningRate = lr;
           const pending = snapshot(vars);
           const { x, y } = dataset.batch(order, b * cfg.batchSize, cfg.batchSize);
-          const lossT = optimizer.minimize(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars);
+          const lossT = optimizer.minimize(() => tf.losses.meanSquaredError(y, forward(x)) as tf.Scalar, true, vars);
           tf.dispose([x, y]);
           const loss = (await lossT!.data())[0];
           lossT!.dispose();

@@ -1,0 +1,240 @@
+// Fused LSTM kernels for WebAssembly SIMD: a whole sequence forward, backpropagation through time,
+// and a stateful generation loop. Written by hand because tfjs runs an LSTM as a loop of tiny ops
+// (about 450 sequences/s on the wasm backend for the sine preset); see bench/ for what this gets.
+//
+// Memory is laid out by the caller (src/main/engine/fused-lstm.ts); nothing here allocates.
+// Shapes (row-major, time-major):
+//   X  [T, B, I]   layer input          K  [I, 4U]  kernel        R  [U, 4U]  recurrent kernel
+//   H  [T+1, B, U] H[0] = initial h     C  [T+1, B, U] cells      A  [T, B, 4U] activated gates i,f,g,o
+// Gate order and equations follow tfjs-layers / Keras: i, f, c (g), o; sigmoid and tanh.
+#include <wasm_simd128.h>
+
+typedef v128_t f4;
+
+static inline f4 splat(float x) { return wasm_f32x4_splat(x); }
+static inline f4 ld(const float *p) { return wasm_v128_load(p); }
+static inline void st(float *p, f4 v) { wasm_v128_store(p, v); }
+static inline f4 mad(f4 a, f4 b, f4 c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
+
+// exp(x) for 4 lanes: x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r, 2^n through the
+// exponent bits. Relative error ~2e-7 over the clamped range [-87, 88].
+static inline f4 exp4(f4 x) {
+  x = wasm_f32x4_min(wasm_f32x4_max(x, splat(-87.0f)), splat(88.0f));
+  f4 n = wasm_f32x4_nearest(wasm_f32x4_mul(x, splat(1.44269504088896341f)));
+  f4 r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
+  f4 p = splat(1.0f / 720.0f);
+  p = mad(p, r, splat(1.0f / 120.0f));
+  p = mad(p, r, splat(1.0f / 24.0f));
+  p = mad(p, r, splat(1.0f / 6.0f));
+  p = mad(p, r, splat(0.5f));
+  p = mad(p, r, splat(1.0f));
+  p = mad(p, r, splat(1.0f));
+  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, e);
+}
+
+static inline f4 sigmoid4(f4 x) { return wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), exp4(wasm_f32x4_neg(x)))); }
+
+// tanh(x) = 1 - 2 / (e^{2x} + 1); for |x| < 0.25 a Taylor series keeps the relative error small.
+static inline f4 tanh4(f4 x) {
+  f4 big = wasm_f32x4_sub(splat(1.0f), wasm_f32x4_div(splat(2.0f), wasm_f32x4_add(exp4(wasm_f32x4_add(x, x)), splat(1.0f))));
+  f4 x2 = wasm_f32x4_mul(x, x);
+  f4 s = splat(-17.0f / 315.0f);
+  s = mad(s, x2, splat(2.0f / 15.0f));
+  s = mad(s, x2, splat(-1.0f / 3.0f));
+  s = mad(s, x2, splat(1.0f));
+  f4 small = wasm_f32x4_mul(s, x);
+  v128_t useSmall = wasm_f32x4_lt(wasm_f32x4_abs(x), splat(0.25f));
+  return wasm_v128_bitselect(small, big, useSmall);
+}
+
+// z[0..G) = bias + x[0..I)·K + h[0..U)·R, G a multiple of 16.
+static void gates(int I, int U, const float *x, const float *h, const float *K, const float *R, const float *bias, float *z) {
+  const int G = 4 * U;
+  for (int n = 0; n < G; n += 16) {
+    f4 a0 = ld(bias + n), a1 = ld(bias + n + 4), a2 = ld(bias + n + 8), a3 = ld(bias + n + 12);
+    for (int k = 0; k < I; k++) {
+      f4 s = splat(x[k]);
+      const float *w = K + k * G + n;
+      a0 = mad(s, ld(w), a0); a1 = mad(s, ld(w + 4), a1); a2 = mad(s, ld(w + 8), a2); a3 = mad(s, ld(w + 12), a3);
+    }
+    for (int k = 0; k < U; k++) {
+      f4 s = splat(h[k]);
+      const float *w = R + k * G + n;
+      a0 = mad(s, ld(w), a0); a1 = mad(s, ld(w + 4), a1); a2 = mad(s, ld(w + 8), a2); a3 = mad(s, ld(w + 12), a3);
+    }
+    st(z + n, a0); st(z + n + 4, a1); st(z + n + 8, a2); st(z + n + 12, a3);
+  }
+}
+
+// Activates z in place into gates a = (i, f, g, o) and updates c, h (all U a multiple of 4).
+static void cell(int U, float *a, const float *cPrev, float *c, float *h) {
+  for (int j = 0; j < U; j += 4) {
+    f4 i = sigmoid4(ld(a + j));
+    f4 f = sigmoid4(ld(a + U + j));
+    f4 g = tanh4(ld(a + 2 * U + j));
+    f4 o = sigmoid4(ld(a + 3 * U + j));
+    st(a + j, i); st(a + U + j, f); st(a + 2 * U + j, g); st(a + 3 * U + j, o);
+    f4 cj = wasm_f32x4_add(wasm_f32x4_mul(f, ld(cPrev + j)), wasm_f32x4_mul(i, g));
+    st(c + j, cj);
+    st(h + j, wasm_f32x4_mul(o, tanh4(cj)));
+  }
+}
+
+// Forward over a whole sequence. H[0] and C[0] hold the initial state.
+void lstm_forward(int T, int B, int I, int U, const float *X, const float *K, const float *R, const float *bias, float *H, float *C, float *A) {
+  const int G = 4 * U, BU = B * U;
+  for (int t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+      float *a = A + (t * B + b) * G;
+      gates(I, U, X + (t * B + b) * I, H + t * BU + b * U, K, R, bias, a);
+      cell(U, a, C + t * BU + b * U, C + (t + 1) * BU + b * U, H + (t + 1) * BU + b * U);
+    }
+  }
+}
+
+// out[m, 0..N) (+)= Σ_k in[m, k] · W[k, 0..N) for one row; N a multiple of 4.
+static void rowTimes(int Kdim, int N, const float *in, const float *W, float *out, int accumulate) {
+  int n = 0;
+  for (; n + 16 <= N; n += 16) {
+    f4 a0 = accumulate ? ld(out + n) : splat(0), a1 = accumulate ? ld(out + n + 4) : splat(0);
+    f4 a2 = accumulate ? ld(out + n + 8) : splat(0), a3 = accumulate ? ld(out + n + 12) : splat(0);
+    for (int k = 0; k < Kdim; k++) {
+      f4 s = splat(in[k]);
+      const float *w = W + k * N + n;
+      a0 = mad(s, ld(w), a0); a1 = mad(s, ld(w + 4), a1); a2 = mad(s, ld(w + 8), a2); a3 = mad(s, ld(w + 12), a3);
+    }
+    st(out + n, a0); st(out + n + 4, a1); st(out + n + 8, a2); st(out + n + 12, a3);
+  }
+  for (; n < N; n += 4) {
+    f4 a0 = accumulate ? ld(out + n) : splat(0);
+    for (int k = 0; k < Kdim; k++) a0 = mad(splat(in[k]), ld(W + k * N + n), a0);
+    st(out + n, a0);
+  }
+}
+
+// W[k, 0..N) += Σ_m X[m, k] · D[m, 0..N): gradient of a weight matrix over M rows.
+static void outerAccumulate(int M, int Kdim, int N, const float *X, int xStride, const float *D, float *W) {
+  for (int k = 0; k < Kdim; k += 4) {
+    int kk = Kdim - k < 4 ? Kdim - k : 4;
+    for (int n = 0; n < N; n += 8) {
+      f4 a[4][2];
+      for (int r = 0; r < 4; r++) {
+        a[r][0] = r < kk ? ld(W + (k + r) * N + n) : splat(0);
+        a[r][1] = r < kk ? ld(W + (k + r) * N + n + 4) : splat(0);
+      }
+      if (kk == 4) {
+        for (int m = 0; m < M; m++) {
+          const float *x = X + m * xStride + k;
+          f4 d0 = ld(D + m * N + n), d1 = ld(D + m * N + n + 4);
+          f4 s0 = splat(x[0]), s1 = splat(x[1]), s2 = splat(x[2]), s3 = splat(x[3]);
+          a[0][0] = mad(s0, d0, a[0][0]); a[0][1] = mad(s0, d1, a[0][1]);
+          a[1][0] = mad(s1, d0, a[1][0]); a[1][1] = mad(s1, d1, a[1][1]);
+          a[2][0] = mad(s2, d0, a[2][0]); a[2][1] = mad(s2, d1, a[2][1]);
+          a[3][0] = mad(s3, d0, a[3][0]); a[3][1] = mad(s3, d1, a[3][1]);
+        }
+      } else {
+        for (int m = 0; m < M; m++) {
+          const float *x = X + m * xStride + k;
+          f4 d0 = ld(D + m * N + n), d1 = ld(D + m * N + n + 4);
+          for (int r = 0; r < kk; r++) {
+            f4 s = splat(x[r]);
+            a[r][0] = mad(s, d0, a[r][0]); a[r][1] = mad(s, d1, a[r][1]);
+          }
+        }
+      }
+      for (int r = 0; r < kk; r++) { st(W + (k + r) * N + n, a[r][0]); st(W + (k + r) * N + n + 4, a[r][1]); }
+    }
+  }
+}
+
+// Backpropagation through time for one layer.
+//   dH [T, B, U]: gradient of the loss w.r.t. each output h_t (consumed: used as scratch).
+//   dX [T, B, I]: written when non-null (the gradient for the layer below).
+//   dK, dR, db: accumulated (+=), so the caller zeroes them.
+//   KT [4U, I], RT [4U, U]: transposed kernels; dZ [T, B, 4U], dc [B, U]: scratch.
+void lstm_backward(int T, int B, int I, int U, const float *X, const float *KT, const float *RT, const float *H, const float *C,
+                   const float *A, float *dH, float *dX, float *dK, float *dR, float *db, float *dZ, float *dc) {
+  const int G = 4 * U, BU = B * U;
+  for (int j = 0; j < BU; j++) dc[j] = 0;
+  for (int t = T - 1; t >= 0; t--) {
+    for (int b = 0; b < B; b++) {
+      const float *a = A + (t * B + b) * G;
+      float *dz = dZ + (t * B + b) * G;
+      float *dh = dH + t * BU + b * U;
+      float *dcb = dc + b * U;
+      const float *cPrev = C + t * BU + b * U;
+      const float *cCur = C + (t + 1) * BU + b * U;
+      for (int j = 0; j < U; j += 4) {
+        f4 i = ld(a + j), f = ld(a + U + j), g = ld(a + 2 * U + j), o = ld(a + 3 * U + j);
+        f4 tc = tanh4(ld(cCur + j));
+        f4 dhj = ld(dh + j);
+        f4 one = splat(1.0f);
+        f4 dcj = mad(wasm_f32x4_mul(dhj, o), wasm_f32x4_sub(one, wasm_f32x4_mul(tc, tc)), ld(dcb + j));
+        f4 dzo = wasm_f32x4_mul(wasm_f32x4_mul(dhj, tc), wasm_f32x4_mul(o, wasm_f32x4_sub(one, o)));
+        f4 dzi = wasm_f32x4_mul(wasm_f32x4_mul(dcj, g), wasm_f32x4_mul(i, wasm_f32x4_sub(one, i)));
+        f4 dzf = wasm_f32x4_mul(wasm_f32x4_mul(dcj, ld(cPrev + j)), wasm_f32x4_mul(f, wasm_f32x4_sub(one, f)));
+        f4 dzg = wasm_f32x4_mul(wasm_f32x4_mul(dcj, i), wasm_f32x4_sub(one, wasm_f32x4_mul(g, g)));
+        st(dz + j, dzi); st(dz + U + j, dzf); st(dz + 2 * U + j, dzg); st(dz + 3 * U + j, dzo);
+        st(dcb + j, wasm_f32x4_mul(dcj, f));
+      }
+      // Gradient into h_{t-1} (added to the output gradient of step t-1) and into x_t.
+      if (t > 0) rowTimes(G, U, dz, RT, dH + (t - 1) * BU + b * U, 1);
+      if (dX) rowTimes(G, I, dz, KT, dX + (t * B + b) * I, 0);
+    }
+  }
+  // Weight gradients over all T·B rows at once.
+  outerAccumulate(T * B, I, G, X, I, dZ, dK);
+  outerAccumulate(T * B, U, G, H, U, dZ, dR);
+  for (int m = 0; m < T * B; m++)
+    for (int n = 0; n < G; n += 4) st(db + n, wasm_f32x4_add(ld(db + n), ld(dZ + m * G + n)));
+}
+
+// Feeds given inputs xs [steps, B] through a stack of LSTM layers (desc as for lstm_generate).
+void lstm_feed(int nLayers, const int *desc, int B, const float *xs, int steps, float *z) {
+  for (int s = 0; s < steps; s++) {
+    for (int b = 0; b < B; b++) {
+      const float *x = xs + s * B + b;
+      for (int l = 0; l < nLayers; l++) {
+        const int *d = desc + 7 * l;
+        int I = d[0], U = d[1];
+        float *h = (float *)d[5] + b * U;
+        float *c = (float *)d[6] + b * U;
+        gates(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
+        cell(U, z, c, c, h);
+        x = h;
+      }
+    }
+  }
+}
+
+// Free-running generation for a stack of LSTM layers and a linear head, B streams.
+// desc holds 7 ints per layer: I, U, K, R, bias, h [B, U], c [B, U] (pointers as byte offsets).
+// Each step: y = head(h_top); out[s·B + b] = y; y is fed back as the next input.
+void lstm_generate(int nLayers, const int *desc, int B, const float *headK, float headBias, int steps, float *out, float *z, float *y) {
+  const int *top = desc + 7 * (nLayers - 1);
+  const int Utop = top[1];
+  const float *hTop = (const float *)top[5];
+  for (int s = 0; s < steps; s++) {
+    for (int b = 0; b < B; b++) {
+      f4 acc = splat(0);
+      const float *hb = hTop + b * Utop;
+      for (int j = 0; j < Utop; j += 4) acc = mad(ld(hb + j), ld(headK + j), acc);
+      y[b] = headBias + (wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1)) + (wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3));
+      out[s * B + b] = y[b];
+    }
+    for (int b = 0; b < B; b++) {
+      const float *x = y + b;
+      for (int l = 0; l < nLayers; l++) {
+        const int *d = desc + 7 * l;
+        int I = d[0], U = d[1];
+        float *h = (float *)d[5] + b * U;
+        float *c = (float *)d[6] + b * U;
+        gates(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
+        cell(U, z, c, c, h);
+        x = h;
+      }
+    }
+  }
+}

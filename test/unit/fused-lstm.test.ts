@@ -1,0 +1,72 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../../src/main/engine/model';
+import { fusedLstmPredict } from '../../src/main/engine/fused-lstm';
+import { numTensors, useBackend } from './helpers';
+
+function randomBatch(B: number, T: number, seed: number) {
+  return { x: tf.randomNormal([B, T, 1], 0, 0.7, 'float32', seed) as tf.Tensor3D, y: tf.randomNormal([B, 1], 0, 0.7, 'float32', seed + 1) as tf.Tensor2D };
+}
+
+function randomise(model: tf.LayersModel, seed: number): void {
+  const ws = model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', seed + i));
+  model.setWeights(ws);
+  tf.dispose(ws);
+}
+
+async function grads(model: tf.LayersModel, x: tf.Tensor3D, y: tf.Tensor2D, fused: boolean) {
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads: g } = tf.variableGrads(
+    () => tf.losses.meanSquaredError(y, fused ? fusedLstmPredict(model, x) : (model.apply(x) as tf.Tensor)) as tf.Scalar,
+    vars,
+  );
+  const out = { loss: (await value.data())[0], grads: await Promise.all(vars.map(async (v) => (await g[v.name].data()) as Float32Array)) };
+  tf.dispose([value, ...Object.values(g)]);
+  return out;
+}
+
+describe('fused LSTM training op', () => {
+  beforeAll(useBackend);
+
+  it('lstm.wasm was built from the lstm.c beside it (run src/main/engine/native/build.sh after editing)', () => {
+    const dir = new URL('../../src/main/engine/native/', import.meta.url);
+    const sha = createHash('sha256').update(readFileSync(new URL('lstm.c', dir))).digest('hex');
+    expect(readFileSync(new URL('lstm.c.sha256', dir), 'utf8').trim()).toBe(sha);
+  });
+
+  it.each([
+    [[16, 16, 16], 50, 8],
+    [[128, 128], 12, 3],
+    [[4, 8], 7, 5],
+  ])('gradients equal tfjs-layers within 1e-4 (units %j, window %i, batch %i)', async (units, T, B) => {
+    const model = buildModel({ units }, 3);
+    randomise(model, 10);
+    const { x, y } = randomBatch(B, T, 5);
+    const ref = await grads(model, x, y, false);
+    const got = await grads(model, x, y, true);
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.max(1, ref.loss));
+    let worst = 0;
+    ref.grads.forEach((g, i) => g.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - got.grads[i][j])))));
+    expect(worst).toBeLessThan(1e-4);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('an optimizer step through the fused op leaks no tensors', async () => {
+    const model = buildModel({ units: [8, 8] }, 3);
+    const { x, y } = randomBatch(4, 10, 1);
+    const opt = tf.train.adam(0.01);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const step = () => opt.minimize(() => tf.losses.meanSquaredError(y, fusedLstmPredict(model, x)) as tf.Scalar, true, vars)!.dispose();
+    step();
+    const before = numTensors();
+    step();
+    step();
+    expect(numTensors()).toBe(before);
+    opt.dispose();
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+});
