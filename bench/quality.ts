@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { generateFromFolder, train, evaluateFolder } from '../src/main/engine/engine';
 import { dominantFrequency, rms } from '../src/shared/dsp/spectrum';
 
-const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, epochs: { type: 'string' } } });
+const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' } } });
 let dir = values.model;
 let seconds: number | null = null;
 if (!dir) {
@@ -16,7 +16,7 @@ if (!dir) {
     source: { kind: 'preset', name: 'sine' },
     out: dir,
     backend: values.backend ?? null,
-    config: values.epochs ? { epochs: Number(values.epochs) } : {},
+    config: { ...(values.epochs ? { epochs: Number(values.epochs) } : {}), ...(values.seed ? { seed: Number(values.seed) } : {}) },
     onEvent: (e) => {
       if (e.type === 'epoch') process.stderr.write(`epoch ${e.epoch}/${e.epochs}: train ${e.trainLoss.toPrecision(4)} dev ${e.devLoss.toPrecision(4)} ${Math.round(e.seqPerSecond)} seq/s\n`);
     },

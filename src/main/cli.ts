@@ -28,8 +28,8 @@ train options:
   --out DIR            model folder, written at each epoch end (atomic)
   --resume             continue the run in --out (optimizer state included)
   --epochs N           (5)            --seed S          (1)
-  --window N           (50)           --batch N         (128)
-  --lr X               (0.002)        --final-lr X      cosine decay to X
+  --window N           (100)          --batch N         (128)
+  --lr X               (0.002)        --final-lr X      cosine decay to X (0.0001; 0 = constant)
   --cell lstm|gru      (lstm)         --units A,B,C     (16,16,16)
   --dropout X          (0)            --split shuffled|blocked (shuffled)
   --patience N         early stop on dev loss (0 = off)
@@ -156,7 +156,8 @@ async function cmdTrain(argv: string[]): Promise<number> {
   set('window', num(v, 'window', true));
   set('batchSize', num(v, 'batch', true));
   set('learningRate', num(v, 'lr', false));
-  set('finalLearningRate', num(v, 'final-lr', false));
+  const finalLr = num(v, 'final-lr', false);
+  set('finalLearningRate', finalLr === 0 ? null : finalLr);
   set('split', str(v, 'split') as TrainConfigInput['split']);
   set('earlyStopPatience', num(v, 'patience', true));
   set('maxTrainWindows', num(v, 'max-train-windows', true));

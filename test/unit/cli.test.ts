@@ -75,7 +75,7 @@ describe('command line', () => {
     [['train', '--preset', 'sine', '--units', '16,x', '--out', 'OUT'], /--units expects integers/],
     [['train', '--preset', 'sine', '--cell', 'rnn', '--out', 'OUT'], /type/],
     [['train', '--preset', 'sine', '--bogus', '--out', 'OUT'], /Unknown option '--bogus'/],
-    [['train', '--preset', 'sine', '--samples', '40', '--out', 'OUT'], /too few for windows of 50/],
+    [['train', '--preset', 'sine', '--samples', '40', '--out', 'OUT'], /too few for windows of 100/],
     [['train', '--wav', 'MISSING.wav', '--out', 'OUT'], /MISSING.wav does not exist/],
     [['train', '--preset', 'sine', '--backend', 'quantum', '--out', 'OUT'], /Unknown backend "quantum"/],
     [['eval', '--model', 'NOPE'], /Model folder NOPE does not exist/],

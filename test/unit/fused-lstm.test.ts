@@ -5,6 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/main/engine/model';
 import { fusedLstmPredict } from '../../src/main/engine/fused-lstm';
 import { numTensors, useBackend } from './helpers';
+import { Trainer } from '../../src/main/engine/trainer';
+import { WindowDataset } from '../../src/main/engine/dataset';
+import { trainConfigSchema } from '../../src/shared/contract';
+import { generateSignal } from '../../src/shared/signals/generators';
 
 function randomBatch(B: number, T: number, seed: number) {
   return { x: tf.randomNormal([B, T, 1], 0, 0.7, 'float32', seed) as tf.Tensor3D, y: tf.randomNormal([B, 1], 0, 0.7, 'float32', seed + 1) as tf.Tensor2D };
@@ -52,6 +56,32 @@ describe('fused LSTM training op', () => {
     expect(worst).toBeLessThan(1e-4);
     tf.dispose([x, y]);
     model.dispose();
+  });
+
+  it('training through the fused op follows the same loss curve as tfjs-layers for the same seed', async () => {
+    const signal = generateSignal({ kind: 'sine', length: 1500, frequency: 0.01, noise: 0.02, seed: 1 });
+    const config = trainConfigSchema.parse({ window: 30, batchSize: 32, learningRate: 0.01, epochs: 3, maxTrainWindows: 256 });
+    const curve = async (forward: 'fused' | 'layers') => {
+      const model = buildModel({ units: [8, 8] }, 7);
+      const losses: number[] = [];
+      await new Trainer({
+        model,
+        cell: 'lstm',
+        dataset: new WindowDataset(signal, 30, config),
+        config,
+        forward,
+        onEvent: (e) => {
+          if (e.type === 'batch') losses.push(e.loss);
+        },
+      }).run();
+      model.dispose();
+      return losses;
+    };
+    const fused = await curve('fused');
+    const layers = await curve('layers');
+    expect(fused).toHaveLength(24);
+    expect(fused[23]).toBeLessThan(fused[0] / 2);
+    fused.forEach((l, i) => expect(Math.abs(l - layers[i])).toBeLessThan(1e-3 * layers[i]));
   });
 
   it('an optimizer step through the fused op leaks no tensors', async () => {

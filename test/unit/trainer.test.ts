@@ -8,7 +8,8 @@ import { generateSignal } from '../../src/shared/signals/generators';
 import { numTensors, useBackend } from './helpers';
 
 const signal = generateSignal({ kind: 'sine', length: 1200, frequency: 0.01, noise: 0.02, seed: 1 });
-const config = (over: object = {}) => trainConfigSchema.parse({ window: 20, batchSize: 32, learningRate: 0.01, epochs: 2, maxTrainWindows: 128, ...over });
+const config = (over: object = {}) =>
+  trainConfigSchema.parse({ window: 20, batchSize: 32, learningRate: 0.01, finalLearningRate: null, epochs: 2, maxTrainWindows: 128, ...over });
 
 async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));

@@ -6,7 +6,8 @@ import { BACKEND_NAMES, initBackend } from './backend';
 import { WindowDataset } from './dataset';
 import { generate } from './generator';
 import { buildModel } from './model';
-import { readWeights } from './recurrent-step';
+import { readWeights, RecurrentStepper } from './recurrent-step';
+import { fusedLstmPredict } from './fused-lstm';
 
 export interface BenchConfig {
   name: string;
@@ -40,7 +41,7 @@ async function timeLoop(minSeconds: number, minIters: number, body: () => Promis
   return { iters, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function benchTrain(cfg: BenchConfig, backend: string, seconds: number): Promise<BenchRow> {
+async function benchTrain(cfg: BenchConfig, backend: string, impl: 'fused' | 'layers', seconds: number): Promise<BenchRow> {
   const signal = generateSignal({ ...getPreset('sine').signal, length: 20_000 });
   const ds = new WindowDataset(signal, cfg.window, { split: 'shuffled', trainFraction: 0.6, devFraction: 0.2, seed: 1 });
   const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
@@ -49,7 +50,8 @@ async function benchTrain(cfg: BenchConfig, backend: string, seconds: number): P
   let b = 0;
   const step = async () => {
     const { x, y } = ds.batch(ds.splits.train, (b++ * cfg.batch) % (ds.splits.train.length - cfg.batch), cfg.batch);
-    const loss = opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+    const forward = () => (impl === 'fused' ? fusedLstmPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor));
+    const loss = opt.minimize(() => tf.losses.meanSquaredError(y, forward()) as tf.Scalar, true, vars)!;
     await loss.data();
     tf.dispose([x, y, loss]);
   };
@@ -57,7 +59,7 @@ async function benchTrain(cfg: BenchConfig, backend: string, seconds: number): P
   const t = await timeLoop(seconds, 2, step);
   opt.dispose();
   model.dispose();
-  return { task: 'train', preset: cfg.name, backend, impl: 'tfjs-layers', threads: 1, seq_per_s: round((t.iters * cfg.batch) / t.seconds) };
+  return { task: 'train', preset: cfg.name, backend, impl: impl === 'fused' ? 'fused-wasm' : 'tfjs-layers', threads: 1, seq_per_s: round((t.iters * cfg.batch) / t.seconds) };
 }
 
 async function benchWindowGenerate(cfg: BenchConfig, backend: string, seconds: number): Promise<BenchRow> {
@@ -75,17 +77,30 @@ async function benchWindowGenerate(cfg: BenchConfig, backend: string, seconds: n
   return { task: 'generate', preset: cfg.name, backend, impl: 'tfjs-window', us_per_sample: round((t.seconds * 1e6) / t.iters) };
 }
 
-async function benchFusedGenerate(cfg: BenchConfig, seconds: number): Promise<BenchRow> {
+/** One stream, free-running: lstm.wasm through generate(), and the TypeScript step for comparison. */
+async function benchFusedGenerate(cfg: BenchConfig, seconds: number): Promise<BenchRow[]> {
   const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
   const weights = await readWeights(model, 'lstm');
   model.dispose();
   const n = 2000;
   const normalisation = { offset: 0, scale: 1 };
   let state = generate({ weights, normalisation, streams: 1, length: 100 }).state;
-  const t = await timeLoop(seconds, 3, () => {
+  const wasm = await timeLoop(seconds, 3, () => {
     state = generate({ weights, normalisation, state, length: n }).state;
   });
-  return { task: 'generate', preset: cfg.name, backend: 'js', impl: 'fused', threads: 1, us_per_sample: round((t.seconds * 1e6) / (t.iters * n), 3) };
+  const stepper = new RecurrentStepper(weights, 1);
+  const y = new Float32Array(1);
+  const js = await timeLoop(seconds, 3, () => {
+    for (let i = 0; i < n; i++) {
+      stepper.output(y);
+      stepper.step(y);
+    }
+  });
+  const us = (t: { seconds: number; iters: number }) => round((t.seconds * 1e6) / (t.iters * n), 3);
+  return [
+    { task: 'generate', preset: cfg.name, backend: 'none', impl: 'fused-wasm', threads: 1, us_per_sample: us(wasm) },
+    { task: 'generate', preset: cfg.name, backend: 'none', impl: 'fused-js', threads: 1, us_per_sample: us(js) },
+  ];
 }
 
 function round(v: number, digits = 1): number {
@@ -106,7 +121,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
     if (!cfg) throw new Error(`Unknown bench config "${c}"; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
     return cfg;
   });
-  for (const cfg of configs) push(await benchFusedGenerate(cfg, seconds));
+  for (const cfg of configs) for (const row of await benchFusedGenerate(cfg, seconds)) push(row);
   for (const name of o.backends ?? BACKEND_NAMES) {
     try {
       await initBackend(name);
@@ -114,8 +129,10 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
       push({ task: 'skip', backend: name, reason: (e as Error).message });
       continue;
     }
+    const info = await initBackend(name);
     for (const cfg of configs) {
-      push(await benchTrain(cfg, name, seconds));
+      if (info.tfBackend === 'cpu' || info.tfBackend === 'wasm') push(await benchTrain(cfg, name, 'fused', seconds));
+      push(await benchTrain(cfg, name, 'layers', seconds));
       push(await benchWindowGenerate(cfg, name, seconds));
     }
   }

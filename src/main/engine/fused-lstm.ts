@@ -4,43 +4,27 @@
 // Used on the cpu and wasm backends for LSTM stacks whose layer sizes are multiples of 4 and
 // without dropout; anything else trains through tfjs-layers.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../shared/contract';
 import type { RecurrentState } from '../../shared/packed-state';
 import type { RecurrentWeights } from './recurrent-step';
+import { LstmShard, type ShardGrads, type ShardLayer } from './native/lstm-shard.js';
 
 const WASM_URL = new URL('./native/lstm.wasm', import.meta.url);
-
-interface Exports {
-  memory: WebAssembly.Memory;
-  __heap_base: WebAssembly.Global;
-  lstm_forward(T: number, B: number, I: number, U: number, X: number, K: number, R: number, bias: number, H: number, C: number, A: number): void;
-  lstm_backward(
-    T: number, B: number, I: number, U: number, X: number, KT: number, RT: number, H: number, C: number, A: number,
-    dH: number, dX: number, dK: number, dR: number, db: number, dZ: number, dc: number,
-  ): void;
-  lstm_generate(nLayers: number, desc: number, B: number, headK: number, headBias: number, steps: number, out: number, z: number, y: number): void;
-  lstm_feed(nLayers: number, desc: number, B: number, xs: number, steps: number, z: number): void;
-}
+const WORKER_URL = new URL('./native/lstm-worker.js', import.meta.url);
 
 let compiled: WebAssembly.Module | null = null;
+function lstmModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(WASM_URL));
+  return compiled;
+}
 
-/** One instance of lstm.wasm with a bump allocator over its memory. */
-export class LstmKernel {
-  readonly x: Exports;
-  private readonly base: number;
-  private top: number;
-
+/** An instance of lstm.wasm with a bump allocator over its memory, for prediction and generation. */
+export class LstmKernel extends LstmShard {
   constructor() {
-    compiled ??= new WebAssembly.Module(readFileSync(WASM_URL));
-    this.x = new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
-    this.base = align(this.x.__heap_base.value as number);
-    this.top = this.base;
-  }
-
-  /** Frees everything allocated since construction. */
-  reset(): void {
-    this.top = this.base;
+    super(lstmModule());
   }
 
   /** Frees everything allocated after `mark` (a value alloc returned). */
@@ -48,41 +32,93 @@ export class LstmKernel {
     this.top = mark;
   }
 
-  /** Allocates `floats` float32 values (16-byte aligned, zeroed) and returns the byte offset. */
-  alloc(floats: number): number {
-    const ptr = this.top;
-    this.top = align(ptr + 4 * floats);
-    const need = this.top - this.x.memory.buffer.byteLength;
-    if (need > 0) this.x.memory.grow(Math.ceil(need / 65536));
-    new Float32Array(this.x.memory.buffer, ptr, floats).fill(0);
-    return ptr;
-  }
-
-  /** A view of `floats` values at `ptr`; invalid after the next alloc (memory may grow). */
-  f32(ptr: number, floats: number): Float32Array {
-    return new Float32Array(this.x.memory.buffer, ptr, floats);
-  }
-
   i32(ptr: number, n: number): Int32Array {
     return new Int32Array(this.x.memory.buffer, ptr, n);
   }
+}
 
-  put(data: ArrayLike<number>): number {
-    const ptr = this.alloc(data.length);
-    this.f32(ptr, data.length).set(data);
-    return ptr;
+interface RemoteShard {
+  worker: Worker;
+  port: MessagePort;
+  ctrl: Int32Array;
+}
+
+/** Batch rows below which a training step stays on one thread (the hand-off costs more). */
+const MIN_ROWS_PER_THREAD = 8;
+
+/**
+ * The training step's shards: one on this thread and one per extra core in worker threads.
+ * tfjs ops are synchronous, so this thread blocks (Atomics.wait) while the workers run.
+ */
+class ShardPool {
+  readonly local = new LstmShard(lstmModule());
+  private readonly remotes: RemoteShard[] = [];
+
+  constructor(threads: number) {
+    for (let i = 1; i < threads; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const ctrl = new Int32Array(new SharedArrayBuffer(8));
+      const worker = new Worker(WORKER_URL, { workerData: { module: lstmModule(), port: port2, ctrl: ctrl.buffer }, transferList: [port2] });
+      worker.unref();
+      port1.unref();
+      this.remotes.push({ worker, port: port1, ctrl });
+    }
+  }
+
+  get threads(): number {
+    return 1 + this.remotes.length;
+  }
+
+  /** Runs `local` here and `msgs[i]` on remote i, returning the remotes' replies in order. */
+  run<T>(msgs: object[], local: () => void): T[] {
+    const sent = msgs.map((m, i) => {
+      const r = this.remotes[i];
+      const done = Atomics.load(r.ctrl, 1);
+      r.port.postMessage(m);
+      Atomics.add(r.ctrl, 0, 1);
+      Atomics.notify(r.ctrl, 0);
+      return done;
+    });
+    local();
+    return msgs.map((_, i) => {
+      const r = this.remotes[i];
+      while (Atomics.load(r.ctrl, 1) === sent[i]) Atomics.wait(r.ctrl, 1, sent[i], 1000);
+      let reply;
+      while (!(reply = receiveMessageOnPort(r.port))) Atomics.wait(r.ctrl, 1, sent[i] + 1, 1);
+      const m = reply.message as T & { error?: string };
+      if (m.error) throw new Error(`fused LSTM worker: ${m.error}`);
+      return m;
+    });
+  }
+
+  dispose(): void {
+    for (const r of this.remotes) {
+      r.port.postMessage({ cmd: 'exit' });
+      Atomics.add(r.ctrl, 0, 1);
+      Atomics.notify(r.ctrl, 0);
+      void r.worker.terminate();
+    }
+    this.remotes.length = 0;
   }
 }
 
-function align(n: number): number {
-  return (n + 15) & ~15;
+/** Training threads: $SEQUENCE_LAB_THREADS, else one per core (at most 8). */
+export function trainingThreads(): number {
+  const env = Number(process.env.SEQUENCE_LAB_THREADS);
+  if (Number.isInteger(env) && env >= 1) return Math.min(env, 64);
+  return Math.max(1, Math.min(8, availableParallelism()));
 }
 
-let shared: LstmKernel | null = null;
-/** The process-wide kernel instance (tfjs runs one op at a time). */
-export function lstmKernel(): LstmKernel {
-  shared ??= new LstmKernel();
-  return shared;
+let pool: ShardPool | null = null;
+function shardPool(): ShardPool {
+  pool ??= new ShardPool(trainingThreads());
+  return pool;
+}
+
+/** Stops the training worker threads (they are also unref'd, so a process may simply exit). */
+export function disposeFusedLstm(): void {
+  pool?.dispose();
+  pool = null;
 }
 
 /** True when a model spec can train through the fused op on the current backend. */
@@ -90,87 +126,59 @@ export function canUseFusedLstm(spec: ModelSpec, backend: string): boolean {
   return (backend === 'cpu' || backend === 'wasm') && spec.type === 'lstm' && spec.dropout === 0 && spec.units.every((u) => u % 4 === 0);
 }
 
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
-  return out;
-}
-
-interface LayerPlan {
-  I: number;
-  U: number;
-  K: number;
-  R: number;
-  b: number;
-  X: number;
-  H: number;
-  C: number;
-  A: number;
-}
-
-let forwardCount = 0;
 
 /**
  * The recurrent stack, forward: x `[batch, time, 1]` and per layer (kernel `[in, 4u]`, recurrent
  * `[u, 4u]`, bias `[4u]`) -> the last step's h of the top layer, `[batch, u_top]`.
  * Differentiable with respect to every weight (the input's gradient is zero: it is data).
+ * The batch is split across the shard pool's threads; their weight gradients are summed.
  */
 export function fusedLstmStack(x: tf.Tensor3D, weights: tf.Tensor[]): tf.Tensor2D {
   const op = tf.customGrad((...args: unknown[]) => {
-    const inputs = args.slice(0, -1) as tf.Tensor[];
-    const [xt, ...ws] = inputs;
+    const [xt, ...ws] = args.slice(0, -1) as tf.Tensor[];
     const [B, T] = xt.shape;
     const L = ws.length / 3;
-    const k = lstmKernel();
-    k.reset();
-    const id = ++forwardCount;
+    const p = shardPool();
+    const parts = Math.max(1, Math.min(p.threads, Math.floor(B / MIN_ROWS_PER_THREAD)));
     const xs = xt.dataSync() as Float32Array;
-    // [B, T, 1] -> time-major [T, B, 1]
-    const X0 = k.alloc(T * B);
-    {
-      const v = k.f32(X0, T * B);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) v[t * B + b] = xs[b * T + t];
-    }
-    const plan: LayerPlan[] = [];
-    let X = X0;
-    let I = 1;
+    const layers: ShardLayer[] = [];
     for (let l = 0; l < L; l++) {
-      const U = ws[3 * l + 1].shape[0];
-      const K = k.put(ws[3 * l].dataSync());
-      const R = k.put(ws[3 * l + 1].dataSync());
-      const b = k.put(ws[3 * l + 2].dataSync());
-      const H = k.alloc((T + 1) * B * U);
-      const C = k.alloc((T + 1) * B * U);
-      const A = k.alloc(T * B * 4 * U);
-      k.x.lstm_forward(T, B, I, U, X, K, R, b, H, C, A);
-      plan.push({ I, U, K, R, b, X, H, C, A });
-      X = H + 4 * B * U; // the next layer's input is H[1..T]
-      I = U;
+      layers.push({ K: ws[3 * l].dataSync() as Float32Array, R: ws[3 * l + 1].dataSync() as Float32Array, b: ws[3 * l + 2].dataSync() as Float32Array, U: ws[3 * l + 1].shape[0] });
     }
-    const top = plan[L - 1];
-    const value = tf.tensor2d(k.f32(top.H + 4 * T * B * top.U, B * top.U).slice(), [B, top.U]);
+    const U = layers[L - 1].U;
+    // Rows [bounds[i], bounds[i+1]) go to part i; part 0 runs on this thread.
+    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * B) / parts));
+    const timeMajor = (i: number) => {
+      const n = bounds[i + 1] - bounds[i];
+      const out = new Float32Array(T * n);
+      for (let b = 0; b < n; b++) for (let t = 0; t < T; t++) out[t * n + b] = xs[(bounds[i] + b) * T + t];
+      return out;
+    };
+    const h = new Float32Array(B * U);
+    const replies = p.run<{ h: Float32Array }>(
+      bounds.slice(1, -1).map((_, j) => ({ cmd: 'forward', T, B: bounds[j + 2] - bounds[j + 1], layers, x: timeMajor(j + 1) })),
+      () => h.set(p.local.forward(T, bounds[1], layers, timeMajor(0)), 0),
+    );
+    replies.forEach((r, j) => h.set(r.h, bounds[j + 1] * U));
+    const value = tf.tensor2d(h, [B, U]);
     const gradFunc = (dy: tf.Tensor) => {
-      if (id !== forwardCount) throw new Error('fused LSTM: a second forward pass ran before this one\'s gradient was taken');
       const dys = dy.dataSync() as Float32Array;
+      let local: ShardGrads[] = [];
+      const remote = p.run<{ grads: ShardGrads[] }>(
+        bounds.slice(1, -1).map((_, j) => ({ cmd: 'backward', dy: dys.slice(bounds[j + 1] * U, bounds[j + 2] * U) })),
+        () => (local = p.local.backward(dys.slice(0, bounds[1] * U))),
+      );
       const grads: tf.Tensor[] = [];
-      let dH = k.alloc(T * B * top.U);
-      k.f32(dH + 4 * (T - 1) * B * top.U, B * top.U).set(dys);
-      for (let l = L - 1; l >= 0; l--) {
-        const p = plan[l];
-        const G = 4 * p.U;
-        const KT = k.put(transpose(k.f32(p.K, p.I * G).slice(), p.I, G));
-        const RT = k.put(transpose(k.f32(p.R, p.U * G).slice(), p.U, G));
-        const dX = l > 0 ? k.alloc(T * B * p.I) : 0;
-        const dK = k.alloc(p.I * G);
-        const dR = k.alloc(p.U * G);
-        const db = k.alloc(G);
-        const dZ = k.alloc(T * B * G);
-        const dc = k.alloc(B * p.U);
-        k.x.lstm_backward(T, B, p.I, p.U, p.X, KT, RT, p.H, p.C, p.A, dH, dX, dK, dR, db, dZ, dc);
-        grads[3 * l] = tf.tensor2d(k.f32(dK, p.I * G).slice(), [p.I, G]);
-        grads[3 * l + 1] = tf.tensor2d(k.f32(dR, p.U * G).slice(), [p.U, G]);
-        grads[3 * l + 2] = tf.tensor1d(k.f32(db, G).slice());
-        dH = dX;
+      for (let l = 0; l < L; l++) {
+        const sum = (key: keyof ShardGrads) => {
+          const acc = local[l][key];
+          for (const r of remote) {
+            const g = r.grads[l][key];
+            for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+          }
+          return acc;
+        };
+        grads.push(tf.tensor2d(sum('dK'), ws[3 * l].shape as [number, number]), tf.tensor2d(sum('dR'), ws[3 * l + 1].shape as [number, number]), tf.tensor1d(sum('db')));
       }
       return [tf.zerosLike(xt), ...grads];
     };

@@ -1,0 +1,29 @@
+// A worker thread holding one LstmShard. The main thread blocks inside a tfjs op (ops are
+// synchronous), so commands and results travel through a MessagePort read with
+// receiveMessageOnPort, and Atomics on a shared Int32Array wake each side:
+// ctrl[0] counts commands sent, ctrl[1] counts results posted.
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { LstmShard } from './lstm-shard.js';
+
+const { module, port, ctrl: sab } = workerData;
+const ctrl = new Int32Array(sab);
+const shard = new LstmShard(module);
+let seen = 0;
+
+for (;;) {
+  Atomics.wait(ctrl, 0, seen);
+  seen = Atomics.load(ctrl, 0);
+  let msg;
+  while (!(msg = receiveMessageOnPort(port))) Atomics.wait(ctrl, 0, seen, 1);
+  const m = msg.message;
+  if (m.cmd === 'exit') break;
+  let reply;
+  try {
+    reply = m.cmd === 'forward' ? { h: shard.forward(m.T, m.B, m.layers, m.x) } : { grads: shard.backward(m.dy) };
+  } catch (e) {
+    reply = { error: String(e && e.message ? e.message : e) };
+  }
+  port.postMessage(reply);
+  Atomics.add(ctrl, 1, 1);
+  Atomics.notify(ctrl, 1);
+}
