@@ -7,7 +7,7 @@ import { WindowDataset } from './dataset';
 import { generate } from './generator';
 import { buildModel } from './model';
 import { readWeights, RecurrentStepper } from './recurrent-step';
-import { fusedLstmPredict } from './fused-lstm';
+import { fusedLstmPredict, trainingThreads } from './fused-lstm';
 
 export interface BenchConfig {
   name: string;
@@ -59,7 +59,7 @@ async function benchTrain(cfg: BenchConfig, backend: string, impl: 'fused' | 'la
   const t = await timeLoop(seconds, 2, step);
   opt.dispose();
   model.dispose();
-  return { task: 'train', preset: cfg.name, backend, impl: impl === 'fused' ? 'fused-wasm' : 'tfjs-layers', threads: 1, seq_per_s: round((t.iters * cfg.batch) / t.seconds) };
+  return { task: 'train', preset: cfg.name, backend, impl: impl === 'fused' ? 'fused-wasm' : 'tfjs-layers', threads: impl === 'fused' ? trainingThreads() : 1, seq_per_s: round((t.iters * cfg.batch) / t.seconds) };
 }
 
 async function benchWindowGenerate(cfg: BenchConfig, backend: string, seconds: number): Promise<BenchRow> {
@@ -121,6 +121,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
     if (!cfg) throw new Error(`Unknown bench config "${c}"; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
     return cfg;
   });
+  await initBackend(); // the fused kernels need no backend, but building their random model does
   for (const cfg of configs) for (const row of await benchFusedGenerate(cfg, seconds)) push(row);
   for (const name of o.backends ?? BACKEND_NAMES) {
     try {
