@@ -1,6 +1,9 @@
 // sequence-lab: the headless command line over the engine (train, eval, generate, bench).
 // Bad input ends with one line naming the problem and exit code 2; nothing is left half-written.
 import { promises as fs } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { type SignalSource, type TrainConfigInput, type TrainEvent } from '../shared/contract';
 
@@ -20,6 +23,7 @@ Commands:
   eval      --model DIR                                          test metrics beside the references
   generate  --model DIR --length N --out FILE.wav [options]      free-running continuation
   bench                                                          speed per backend
+  serve     [--host H] [--port P] [--models DIR]                 the UI in a browser (browser mode)
 
 train options:
   --preset NAME        ${Object.keys(PRESETS).join(', ')}
@@ -343,6 +347,33 @@ async function cmdBench(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdServe(argv: string[]): Promise<number> {
+  const v = parse(argv, { ...common, host: { type: 'string' }, port: { type: 'string' }, models: { type: 'string' }, static: { type: 'string' } });
+  if (v.help) return usage();
+  const port = num(v, 'port', true) ?? 0;
+  if (port < 0 || port > 65535) throw new LabError('bad_argument', `--port expects 0-65535, got ${port}`);
+  const { startServer } = await import('./host/serve');
+  const server = await startServer({
+    host: str(v, 'host') ?? '127.0.0.1',
+    port,
+    staticDir: str(v, 'static') ?? fileURLToPath(new URL('../../out/renderer', import.meta.url)),
+    modelsDir: path.resolve(str(v, 'models') ?? path.join(homedir(), '.sequence-lab', 'models')),
+    backend: str(v, 'backend') ?? null,
+  }).catch((e: Error) => {
+    throw new LabError('bad_argument', e.message);
+  });
+  process.stdout.write(`Sequence Lab is serving ${server.url}\n`);
+  server.supervisor.on((e) => {
+    if (e.event === 'engine.status' && e.payload.state !== 'ready') process.stderr.write(`engine: ${e.payload.message}\n`);
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => void server.close().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
 function usage(): number {
   process.stdout.write(USAGE);
   return 0;
@@ -359,13 +390,15 @@ export async function main(argv: string[]): Promise<number> {
       return cmdGenerate(rest);
     case 'bench':
       return cmdBench(rest);
+    case 'serve':
+      return cmdServe(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
       return usage();
     default:
-      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate or bench (see --help)`);
+      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate, bench or serve (see --help)`);
   }
 }
 

@@ -7,6 +7,10 @@ export type ErrorCode =
   | 'bad_message' // a message across a process boundary failed validation
   | 'cancelled' // the user cancelled long work
   | 'backend' // no usable TensorFlow.js backend
+  | 'busy' // the engine is already doing that kind of work
+  | 'not_found' // no such model or run
+  | 'engine_crashed' // the engine process died while the request was in flight
+  | 'unauthorized' // a connection without the right token
   | 'internal'; // a bug: anything else
 
 export interface ErrorData {

@@ -249,6 +249,9 @@ export interface GenerateRequest {
   /** Continue from this packed state instead of priming. */
   state?: Float32Array;
   backend?: string | null;
+  /** Deliver the samples in chunks of this many as they are computed. */
+  chunkSize?: number;
+  onChunk?: (samples: Float32Array, from: number) => void;
 }
 
 export interface GenerateReport {
@@ -269,7 +272,7 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     const { spec } = folder;
     const weights = await readWeights(folder.model, spec.model.type);
     if (req.state) {
-      const r = generate({ weights, normalisation: spec.normalisation, state: req.state, length: req.length });
+      const r = generate({ weights, normalisation: spec.normalisation, state: req.state, length: req.length, ...chunking(req) });
       return { samples: r.samples[0], state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
     }
     const loaded = await loadSignal(spec.source);
@@ -280,7 +283,7 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     const offset = req.offset ?? defaultOffset;
     if (!Number.isInteger(offset) || offset < 0 || offset + prime > n) throw new LabError('bad_argument', `Expected offset to be an integer in [0, ${n - prime}], but got ${offset}`);
     const primeSamples = loaded.samples.slice(offset, offset + prime);
-    const r = generate({ weights, normalisation: spec.normalisation, prime: [primeSamples], length: req.length });
+    const r = generate({ weights, normalisation: spec.normalisation, prime: [primeSamples], length: req.length, ...chunking(req) });
     let truth: Float32Array | null = null;
     if (loaded.truth) truth = loaded.truth(offset + prime, req.length);
     else if (offset + prime < n) truth = loaded.samples.slice(offset + prime, Math.min(n, offset + prime + req.length));
@@ -289,6 +292,11 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     tf.dispose(folder.optimizerWeights?.map((w) => w.tensor) ?? []);
     folder.model.dispose();
   }
+}
+
+function chunking(req: GenerateRequest): { chunkSize?: number; onChunk?: (c: Float32Array[], from: number) => void } {
+  const onChunk = req.onChunk;
+  return onChunk ? { chunkSize: req.chunkSize, onChunk: (c, from) => onChunk(c[0], from) } : {};
 }
 
 /** Reads the spec of a model folder without loading its weights. */

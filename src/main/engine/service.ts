@@ -1,0 +1,181 @@
+// The engine's command handlers behind the protocol: one LabService per engine process. Commands
+// arrive validated; long work (training) runs in the background and reports through events.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { LabError, toErrorData } from '../../shared/errors';
+import type { CommandName, CommandResult, EventName, EventPayload, ModelSummary, ParsedUiSource } from '../../shared/protocol';
+import { parseCommandArgs } from '../../shared/protocol';
+import type { SignalSource } from '../../shared/contract';
+import { PRESETS } from '../../shared/signals/generators';
+import { encodeWav } from '../../shared/signals/wav';
+import { initBackend } from './backend';
+import { generateFromFolder, loadSignal, train } from './engine';
+import { readStoredSpec, writeFileAtomic, type StoredSpec } from './store';
+
+export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+export interface LabServiceOptions {
+  /** Folder holding one folder per model. */
+  modelsDir: string;
+  backend?: string | null;
+  emit: Emit;
+}
+
+function summarise(name: string, s: StoredSpec): ModelSummary {
+  return {
+    name,
+    status: s.status,
+    type: s.model.type,
+    units: s.model.units,
+    window: s.train.window,
+    epochsDone: s.epochsDone,
+    epochs: s.train.epochs,
+    source: s.source.kind === 'preset' ? `preset ${s.source.name}` : path.basename(s.source.path),
+    sampleRate: s.sampleRate,
+    metrics: s.metrics,
+    updatedAt: s.updatedAt,
+  };
+}
+
+export class LabService {
+  private training: { runId: string; name: string; controller: AbortController } | null = null;
+  private runs = 0;
+
+  constructor(private readonly o: LabServiceOptions) {}
+
+  private modelDir(name: string): string {
+    return path.join(this.o.modelsDir, name);
+  }
+
+  /** Runs one command; `args` is validated here, whoever sent it. */
+  async handle<C extends CommandName>(command: C, rawArgs: unknown): Promise<CommandResult<C>> {
+    const result = await this.dispatch(command, rawArgs);
+    return result as CommandResult<C>;
+  }
+
+  private async dispatch(command: CommandName, rawArgs: unknown): Promise<unknown> {
+    switch (command) {
+      case 'engine.info': {
+        parseCommandArgs(command, rawArgs);
+        const b = await initBackend(this.o.backend);
+        return {
+          protocol: 1,
+          backend: b.name,
+          backendsSkipped: b.skipped,
+          presets: Object.values(PRESETS).map((p) => ({ name: p.name, description: p.description })),
+          modelsDir: this.o.modelsDir,
+        };
+      }
+      case 'signal.preview': {
+        const { source } = parseCommandArgs(command, rawArgs);
+        if (source.kind === 'samples') {
+          checkFinite(source.samples, source.name);
+          return { samples: source.samples, sampleRate: source.sampleRate, noiseFloor: null, description: source.name };
+        }
+        const s = await loadSignal(source);
+        return { samples: s.samples, sampleRate: s.sampleRate, noiseFloor: s.noiseFloor, description: PRESETS[source.name]?.description ?? source.name };
+      }
+      case 'train.start': {
+        const a = parseCommandArgs(command, rawArgs);
+        this.checkIdle();
+        await fs.mkdir(this.o.modelsDir, { recursive: true });
+        const source = await this.storeSource(a.name, a.source);
+        return this.startTraining(a.name, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name) });
+      }
+      case 'train.resume': {
+        const a = parseCommandArgs(command, rawArgs);
+        this.checkIdle();
+        await readStoredSpec(this.modelDir(a.name));
+        return this.startTraining(a.name, { resume: true, config: a.epochs ? { epochs: a.epochs } : {}, backend: this.o.backend, out: this.modelDir(a.name) });
+      }
+      case 'train.cancel': {
+        const { runId } = parseCommandArgs(command, rawArgs);
+        if (!this.training || this.training.runId !== runId) return { cancelled: false };
+        this.training.controller.abort();
+        return { cancelled: true };
+      }
+      case 'generate.start': {
+        const a = parseCommandArgs(command, rawArgs);
+        const runId = `gen-${++this.runs}`;
+        const r = await generateFromFolder({
+          dir: this.modelDir(a.name),
+          prime: a.prime,
+          length: a.length,
+          state: a.state,
+          backend: this.o.backend,
+          chunkSize: a.chunkSize ?? 4096,
+          onChunk: (samples, from) => this.o.emit('generate.chunk', { runId, from, samples }),
+        });
+        return { runId, samples: r.samples, state: r.state, primeSamples: r.primeSamples, truth: r.truth, sampleRate: r.sampleRate };
+      }
+      case 'generate.cancel':
+        parseCommandArgs(command, rawArgs);
+        return { cancelled: false }; // generation is synchronous and short; nothing to cancel
+      case 'models.list': {
+        parseCommandArgs(command, rawArgs);
+        const names = await fs.readdir(this.o.modelsDir).catch(() => [] as string[]);
+        const models: ModelSummary[] = [];
+        for (const name of names.sort()) {
+          if (name.startsWith('.')) continue;
+          const spec = await readStoredSpec(this.modelDir(name)).catch(() => null);
+          if (spec) models.push(summarise(name, spec));
+        }
+        return { models };
+      }
+      case 'models.get': {
+        const { name } = parseCommandArgs(command, rawArgs);
+        const spec = await readStoredSpec(this.modelDir(name)).catch(() => {
+          throw new LabError('not_found', `No model named "${name}"`);
+        });
+        const log = (await fs.readFile(path.join(this.modelDir(name), 'training-log.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        const history = log.filter((r) => r.type === 'epoch').map(({ type: _t, ...r }) => r);
+        const batchLosses = Float32Array.from(log.filter((r) => r.type === 'batch').map((r) => r.loss));
+        return { summary: summarise(name, spec), history, batchLosses };
+      }
+      case 'models.delete': {
+        const { name } = parseCommandArgs(command, rawArgs);
+        if (this.training?.name === name) throw new LabError('busy', `"${name}" is training; cancel it first`);
+        const dir = this.modelDir(name);
+        const exists = await fs.stat(dir).catch(() => null);
+        if (!exists) return { deleted: false };
+        await fs.rm(dir, { recursive: true, force: true });
+        return { deleted: true };
+      }
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.training) throw new LabError('busy', `The engine is already training "${this.training.name}"; cancel it or wait`);
+  }
+
+  /** Decoded audio from the UI is kept as a WAV beside the models, so that the model can reload it. */
+  private async storeSource(name: string, source: ParsedUiSource): Promise<SignalSource> {
+    if (source.kind !== 'samples') return source;
+    checkFinite(source.samples, source.name);
+    const dir = path.join(this.o.modelsDir, '.sources');
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${name}-${Date.now().toString(36)}.wav`);
+    await writeFileAtomic(file, encodeWav(source.samples, source.sampleRate));
+    return { kind: 'wav', path: file, sampleRate: source.sampleRate };
+  }
+
+  private startTraining(name: string, req: Omit<Parameters<typeof train>[0], 'signal' | 'onEvent'>): { runId: string } {
+    const runId = `train-${++this.runs}`;
+    const controller = new AbortController();
+    this.training = { runId, name, controller };
+    void train({ ...req, signal: controller.signal, onEvent: (progress) => this.o.emit('train.progress', { runId, name, progress }) })
+      .then(
+        (r) => this.o.emit('train.done', { runId, name, outcome: r.outcome, message: r.message, metrics: r.metrics, error: null }),
+        (e) => this.o.emit('train.done', { runId, name, outcome: null, message: null, metrics: null, error: toErrorData(e) }),
+      )
+      .finally(() => {
+        if (this.training?.runId === runId) this.training = null;
+      });
+    return { runId };
+  }
+}
+
+function checkFinite(x: Float32Array, name: string): void {
+  if (x.length === 0) throw new LabError('bad_signal', `${name} holds no samples`);
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new LabError('bad_signal', `${name} has a non-finite sample at ${i}`);
+}

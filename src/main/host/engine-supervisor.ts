@@ -1,0 +1,167 @@
+// Starts the engine process, routes requests and events, and restarts it when it dies: requests in
+// flight fail with `engine_crashed`, listeners hear 'crashed' then 'restarted', and the model folders
+// (written atomically) keep their last checkpoint.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { LabError, type ErrorData } from '../../shared/errors';
+import {
+  isEventName,
+  parseCommandResult,
+  parseEventPayload,
+  parseMessage,
+  type CommandArgs,
+  type CommandName,
+  type CommandResult,
+  type EventName,
+  type EventPayload,
+} from '../../shared/protocol';
+
+const ENGINE_ENTRY = fileURLToPath(new URL('../engine/process.ts', import.meta.url));
+const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
+
+export type AnyEvent = { [E in EventName]: { event: E; payload: EventPayload<E> } }[EventName];
+export type EventListener = (e: AnyEvent) => void;
+
+export interface SupervisorOptions {
+  modelsDir: string;
+  backend?: string | null;
+  /** Extra environment for the engine (tests use the crash hook). */
+  env?: Record<string, string>;
+  /** Milliseconds before a crashed engine is started again. */
+  restartDelayMs?: number;
+}
+
+interface Pending {
+  command: CommandName;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export class EngineSupervisor {
+  private child: ChildProcess | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<EventListener>();
+  private stopped = false;
+  private ready: Promise<void> | null = null;
+  restarts = 0;
+
+  constructor(private readonly o: SupervisorOptions) {}
+
+  /** Starts the engine; resolves when it says it is ready. */
+  start(): Promise<void> {
+    this.stopped = false;
+    const child = fork(ENGINE_ENTRY, [], {
+      execArgv: ['--import', TSX],
+      serialization: 'advanced', // structured clone: Float32Array crosses as it is
+      env: {
+        ...process.env,
+        SEQUENCE_LAB_MODELS: this.o.modelsDir,
+        ...(this.o.backend ? { SEQUENCE_LAB_BACKEND: this.o.backend } : {}),
+        ...this.o.env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child = child;
+    this.ready = new Promise((resolve, reject) => {
+      const onReady = (e: AnyEvent) => {
+        if (e.event === 'engine.status' && e.payload.state === 'ready') {
+          this.listeners.delete(onReady);
+          resolve();
+        }
+      };
+      this.listeners.add(onReady);
+      child.once('exit', (code) => reject(new LabError('engine_crashed', `The engine exited (code ${code}) before it was ready`)));
+    });
+    this.ready.catch(() => {});
+    child.on('message', (raw) => this.receive(raw));
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    return this.ready;
+  }
+
+  private receive(raw: unknown): void {
+    let m;
+    try {
+      m = parseMessage(raw);
+    } catch (e) {
+      process.stderr.write(`sequence-lab: dropped a malformed message from the engine: ${(e as Error).message}\n`);
+      return;
+    }
+    if (m.kind === 'response') {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) {
+        try {
+          p.resolve(parseCommandResult(p.command, m.result));
+        } catch (e) {
+          p.reject(new LabError('bad_message', (e as Error).message));
+        }
+      } else p.reject(new LabError(m.error.code as ErrorData['code'], m.error.message));
+    } else if (m.kind === 'event' && isEventName(m.event)) {
+      try {
+        this.dispatch({ event: m.event, payload: parseEventPayload(m.event, m.payload) } as AnyEvent);
+      } catch (e) {
+        process.stderr.write(`sequence-lab: dropped an event from the engine: ${(e as Error).message}\n`);
+      }
+    }
+  }
+
+  private dispatch(e: AnyEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.child) return;
+    this.child = null;
+    for (const [, p] of this.pending) p.reject(new LabError('engine_crashed', 'The engine stopped while working on this request; it is being restarted'));
+    this.pending.clear();
+    if (this.stopped) return;
+    const why = signal ? `signal ${signal}` : `exit code ${code}`;
+    this.dispatch({ event: 'engine.status', payload: { state: 'crashed', message: `The engine stopped (${why}); restarting it. Saved models keep their last checkpoint.` } });
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.restarts++;
+      this.start().then(
+        () => this.dispatch({ event: 'engine.status', payload: { state: 'restarted', message: 'The engine was restarted.' } }),
+        () => {},
+      );
+    }, this.o.restartDelayMs ?? 300);
+  }
+
+  /** Sends a command; resolves with its validated result or rejects with a LabError. */
+  async call<C extends CommandName>(command: C, args: CommandArgs<C> | unknown): Promise<CommandResult<C>> {
+    if (this.ready) await this.ready.catch(() => {});
+    const child = this.child;
+    if (!child || !child.connected) throw new LabError('engine_crashed', 'The engine is not running; it is being restarted');
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
+      child.send({ kind: 'request', id, command, args });
+    });
+  }
+
+  /** Sends an already-parsed request from a client (the WebSocket bridge); validation happens in the engine. */
+  forward(command: string, args: unknown): Promise<unknown> {
+    return this.call(command as CommandName, args);
+  }
+
+  on(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Kills the engine as a crash would (tests, and a user's "restart engine"). */
+  kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const child = this.child;
+    if (!child) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  }
+}

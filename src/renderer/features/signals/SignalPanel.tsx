@@ -1,0 +1,84 @@
+// Signal: choose a preset (and its parameters) or open a WAV file; see its waveform.
+import { useState } from 'react';
+import type { UiSource } from '../../../shared/protocol';
+import { decodeWav } from '../../../shared/signals/wav';
+import { PRESETS, type SignalSpec } from '../../../shared/signals/generators';
+import { Waveform } from '../../components/Waveform';
+
+export interface SignalChoice {
+  source: UiSource;
+  label: string;
+}
+
+export interface SignalPanelProps {
+  presets: { name: string; description: string }[];
+  preview: { samples: Float32Array; sampleRate: number; noiseFloor: number | null } | null;
+  onChoose: (c: SignalChoice) => void;
+  onError: (message: string) => void;
+  onShown: (duration: number) => void;
+}
+
+export function SignalPanel({ presets, preview, onChoose, onError, onShown }: SignalPanelProps) {
+  const [preset, setPreset] = useState('sine');
+  const [length, setLength] = useState(50_001);
+  const [noise, setNoise] = useState(0.02);
+  const [seed, setSeed] = useState(1);
+
+  const choosePreset = (name: string, len = length, nz = noise, sd = seed) => {
+    setPreset(name);
+    const base = PRESETS[name]?.signal;
+    if (!base) return onError(`Unknown preset ${name}`);
+    onChoose({ source: { kind: 'preset', name, signal: { ...base, length: len, noise: nz, seed: sd } as SignalSpec }, label: name });
+  };
+
+  const openWav = async (file: File) => {
+    try {
+      const audio = decodeWav(new Uint8Array(await file.arrayBuffer()), file.name);
+      onChoose({ source: { kind: 'samples', name: file.name, sampleRate: audio.sampleRate, samples: audio.samples }, label: file.name });
+    } catch (e) {
+      onError((e as Error).message);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="signal-h">
+      <h2 id="signal-h">Signal</h2>
+      <div className="row">
+        <label>
+          preset
+          <select data-testid="preset" value={preset} onChange={(e) => choosePreset(e.target.value)}>
+            {presets.map((p) => (
+              <option key={p.name} value={p.name} title={p.description}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          samples
+          <input type="number" min={200} max={5_000_000} value={length} onChange={(e) => setLength(Number(e.target.value))} onBlur={() => choosePreset(preset)} />
+        </label>
+        <label>
+          noise σ
+          <input type="number" min={0} step={0.01} value={noise} onChange={(e) => setNoise(Number(e.target.value))} onBlur={() => choosePreset(preset)} />
+        </label>
+        <label>
+          seed
+          <input type="number" value={seed} onChange={(e) => setSeed(Number(e.target.value))} onBlur={() => choosePreset(preset)} />
+        </label>
+        <label className="file">
+          open WAV
+          <input data-testid="open-wav" type="file" accept=".wav,audio/wav" onChange={(e) => e.target.files?.[0] && void openWav(e.target.files[0])} />
+        </label>
+      </div>
+      <p className="hint">{presets.find((p) => p.name === preset)?.description}</p>
+      <Waveform label="signal" samples={preview?.samples ?? null} sampleRate={preview?.sampleRate ?? 44100} onReady={onShown} />
+      {preview && (
+        <p className="hint" data-testid="signal-info">
+          {preview.samples.length.toLocaleString()} samples at {preview.sampleRate} Hz
+          {preview.noiseFloor !== null ? `, noise floor ${preview.noiseFloor.toPrecision(3)}` : ''}
+        </p>
+      )}
+    </section>
+  );
+}

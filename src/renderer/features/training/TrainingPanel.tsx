@@ -1,0 +1,165 @@
+// Model and training: settings, Train / Cancel / Resume, a live loss chart, progress and the result
+// beside the references (noise floor, persistence, linear AR).
+import { useMemo, useState } from 'react';
+import type { EventPayload } from '../../../shared/protocol';
+import { LineChart } from '../../components/LineChart';
+
+export interface TrainSettings {
+  name: string;
+  type: 'lstm' | 'gru';
+  units: string;
+  window: number;
+  batchSize: number;
+  learningRate: number;
+  epochs: number;
+  split: 'shuffled' | 'blocked';
+  seed: number;
+  maxTrainWindows: number;
+}
+
+export const defaultTrainSettings: TrainSettings = {
+  name: 'sine-lstm',
+  type: 'lstm',
+  units: '16,16,16',
+  window: 100,
+  batchSize: 128,
+  learningRate: 0.002,
+  epochs: 5,
+  split: 'shuffled',
+  seed: 1,
+  maxTrainWindows: 0,
+};
+
+export interface TrainingView {
+  runId: string | null;
+  name: string;
+  batchLosses: number[];
+  epochs: { epoch: number; devLoss: number; trainLoss: number; atBatch: number }[];
+  last: EventPayload<'train.progress'>['progress'] | null;
+  done: EventPayload<'train.done'> | null;
+}
+
+export interface TrainingPanelProps {
+  backend: string;
+  view: TrainingView;
+  onTrain: (s: TrainSettings) => void;
+  onCancel: () => void;
+  onResume: (name: string, epochs: number) => void;
+}
+
+const fmt = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toPrecision(4));
+
+function Field(props: { label: string; children: React.ReactNode }) {
+  return (
+    <label>
+      {props.label}
+      {props.children}
+    </label>
+  );
+}
+
+export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: TrainingPanelProps) {
+  const [s, setS] = useState<TrainSettings>(defaultTrainSettings);
+  const set = <K extends keyof TrainSettings>(k: K, v: TrainSettings[K]) => setS((o) => ({ ...o, [k]: v }));
+  const num = (k: keyof TrainSettings) => (e: React.ChangeEvent<HTMLInputElement>) => set(k, Number(e.target.value) as never);
+  const running = view.runId !== null && !view.done;
+  const last = view.last;
+
+  const chart = useMemo(() => {
+    const n = view.batchLosses.length;
+    const x = Array.from({ length: n }, (_, i) => i + 1);
+    const dev: (number | null)[] = new Array(n).fill(null);
+    for (const e of view.epochs) if (e.atBatch >= 1 && e.atBatch <= n) dev[e.atBatch - 1] = e.devLoss;
+    return [x, view.batchLosses, dev];
+  }, [view.batchLosses, view.epochs]);
+
+  const pct = last && last.type === 'batch' ? ((last.epoch - 1 + last.batch / last.batches) / s.epochs) * 100 : view.done ? 100 : 0;
+  const m = view.done?.metrics;
+
+  return (
+    <section className="panel" aria-labelledby="train-h">
+      <h2 id="train-h">Model and training</h2>
+      <div className="grid-form">
+        <Field label="name">
+          <input data-testid="model-name" value={s.name} onChange={(e) => set('name', e.target.value)} />
+        </Field>
+        <Field label="cell">
+          <select value={s.type} onChange={(e) => set('type', e.target.value as 'lstm' | 'gru')}>
+            <option value="lstm">LSTM</option>
+            <option value="gru">GRU</option>
+          </select>
+        </Field>
+        <Field label="layer sizes">
+          <input data-testid="units" value={s.units} onChange={(e) => set('units', e.target.value)} />
+        </Field>
+        <Field label="window">
+          <input data-testid="window" type="number" min={1} value={s.window} onChange={num('window')} />
+        </Field>
+        <Field label="batch">
+          <input data-testid="batch" type="number" min={1} value={s.batchSize} onChange={num('batchSize')} />
+        </Field>
+        <Field label="learning rate">
+          <input type="number" step={0.0005} min={0} value={s.learningRate} onChange={num('learningRate')} />
+        </Field>
+        <Field label="epochs">
+          <input data-testid="epochs" type="number" min={1} value={s.epochs} onChange={num('epochs')} />
+        </Field>
+        <Field label="split">
+          <select value={s.split} onChange={(e) => set('split', e.target.value as 'shuffled' | 'blocked')}>
+            <option value="shuffled">shuffled</option>
+            <option value="blocked">blocked</option>
+          </select>
+        </Field>
+        <Field label="seed">
+          <input type="number" value={s.seed} onChange={num('seed')} />
+        </Field>
+        <Field label="windows/epoch (0 = all)">
+          <input data-testid="max-windows" type="number" min={0} value={s.maxTrainWindows} onChange={num('maxTrainWindows')} />
+        </Field>
+        <Field label="backend">
+          <output data-testid="backend">{backend}</output>
+        </Field>
+      </div>
+      <div className="row buttons">
+        <button data-testid="train" disabled={running} onClick={() => onTrain(s)}>
+          Train
+        </button>
+        <button data-testid="cancel" disabled={!running} onClick={onCancel}>
+          Cancel
+        </button>
+        <button data-testid="resume" disabled={running || !view.done} onClick={() => onResume(view.name || s.name, s.epochs + 1)} title="Continue the last run for one more epoch">
+          Resume +1 epoch
+        </button>
+      </div>
+      <progress data-testid="train-progress" max={100} value={pct} />
+      <p className="hint" data-testid="train-status">
+        {last && last.type === 'batch' && !view.done
+          ? `epoch ${last.epoch}, batch ${last.batch}/${last.batches}: loss ${fmt(last.loss)}, ${Math.round(last.seqPerSecond)} seq/s, ETA ${Math.ceil(last.etaSeconds)} s`
+          : view.done
+            ? view.done.error
+              ? `failed: ${view.done.error.message}`
+              : `${view.done.outcome}${view.done.message ? `: ${view.done.message}` : ''}`
+            : 'not trained yet'}
+      </p>
+      <LineChart testId="loss-chart" data={chart} logY xLabel="batch" series={[{ label: 'train loss', color: '#4a7bd0' }, { label: 'dev loss', color: '#d0644a', points: true }]} />
+      {m && (
+        <table className="metrics" data-testid="metrics">
+          <tbody>
+            <tr>
+              <th>test MSE</th>
+              <td>{fmt(m.test_mse)}</td>
+              <th>noise floor</th>
+              <td>{fmt(m.noise_floor)}</td>
+            </tr>
+            <tr>
+              <th>persistence</th>
+              <td>{fmt(m.persistence_mse)}</td>
+              <th>linear AR({m.ar_order})</th>
+              <td>{fmt(m.ar_mse)}</td>
+            </tr>
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,187 @@
+// The messages between the UI and the engine, whichever way they travel (Electron IPC, WebSocket,
+// the engine process's own channel). Every command is request -> result; events are streams.
+// Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
+import { z } from 'zod';
+import { modelSpecSchema, signalSourceSchema, trainConfigSchema } from './contract';
+
+export const PROTOCOL_VERSION = 1;
+
+const f32 = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
+/** Model names become folder names: letters, digits, '.', '_' and '-', not starting with '.'. */
+export const modelNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-", not starting with "."');
+
+/** A signal as the UI sends it: a preset (optionally overridden) or decoded audio. */
+export const uiSourceSchema = z.discriminatedUnion('kind', [
+  signalSourceSchema.options[0],
+  z.object({ kind: z.literal('samples'), name: z.string().max(200), sampleRate: z.number().int().positive().max(1_000_000), samples: f32 }),
+]);
+export type UiSource = z.input<typeof uiSourceSchema>;
+export type ParsedUiSource = z.output<typeof uiSourceSchema>;
+
+export const commandArgs = {
+  'engine.info': z.object({}),
+  'signal.preview': z.object({ source: uiSourceSchema }),
+  'train.start': z.object({
+    name: modelNameSchema,
+    source: uiSourceSchema,
+    model: modelSpecSchema.partial().default({}),
+    config: trainConfigSchema.partial().default({}),
+    backend: z.string().optional(),
+  }),
+  'train.resume': z.object({ name: modelNameSchema, epochs: z.number().int().min(1).optional() }),
+  'train.cancel': z.object({ runId: z.string() }),
+  'generate.start': z.object({
+    name: modelNameSchema,
+    prime: z.number().int().min(1).max(1_000_000).optional(),
+    length: z.number().int().min(1).max(10_000_000),
+    state: f32.optional(),
+    chunkSize: z.number().int().min(1).optional(),
+  }),
+  'generate.cancel': z.object({ runId: z.string() }),
+  'models.list': z.object({}),
+  'models.get': z.object({ name: modelNameSchema }),
+  'models.delete': z.object({ name: modelNameSchema }),
+} as const;
+
+export type CommandName = keyof typeof commandArgs;
+export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]>;
+
+const metricsSchema = z.object({
+  test_mse: z.number(),
+  dev_mse: z.number(),
+  noise_floor: z.number().nullable(),
+  persistence_mse: z.number(),
+  ar_mse: z.number(),
+  ar_order: z.number(),
+});
+
+const modelSummarySchema = z.object({
+  name: z.string(),
+  status: z.string(),
+  type: z.string(),
+  units: z.array(z.number()),
+  window: z.number(),
+  epochsDone: z.number(),
+  epochs: z.number(),
+  source: z.string(),
+  sampleRate: z.number(),
+  metrics: metricsSchema.nullable(),
+  updatedAt: z.string(),
+});
+export type ModelSummary = z.infer<typeof modelSummarySchema>;
+
+const epochRecordSchema = z.object({ epoch: z.number(), trainLoss: z.number(), devLoss: z.number(), learningRate: z.number(), seconds: z.number() });
+
+export const commandResults = {
+  'engine.info': z.object({
+    protocol: z.number(),
+    backend: z.string(),
+    backendsSkipped: z.array(z.string()),
+    presets: z.array(z.object({ name: z.string(), description: z.string() })),
+    modelsDir: z.string(),
+  }),
+  'signal.preview': z.object({ samples: f32, sampleRate: z.number(), noiseFloor: z.number().nullable(), description: z.string() }),
+  'train.start': z.object({ runId: z.string() }),
+  'train.resume': z.object({ runId: z.string() }),
+  'train.cancel': z.object({ cancelled: z.boolean() }),
+  'generate.start': z.object({
+    runId: z.string(),
+    samples: f32,
+    state: f32,
+    primeSamples: f32,
+    truth: f32.nullable(),
+    sampleRate: z.number(),
+  }),
+  'generate.cancel': z.object({ cancelled: z.boolean() }),
+  'models.list': z.object({ models: z.array(modelSummarySchema) }),
+  'models.get': z.object({ summary: modelSummarySchema, history: z.array(epochRecordSchema), batchLosses: f32 }),
+  'models.delete': z.object({ deleted: z.boolean() }),
+} as const;
+export type CommandResult<C extends CommandName> = z.output<(typeof commandResults)[C]>;
+
+const trainEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('batch'), epoch: z.number(), batch: z.number(), batches: z.number(), loss: z.number(), seqPerSecond: z.number(), etaSeconds: z.number() }),
+  z.object({
+    type: z.literal('epoch'),
+    epoch: z.number(),
+    epochs: z.number(),
+    trainLoss: z.number(),
+    devLoss: z.number(),
+    seqPerSecond: z.number(),
+    etaSeconds: z.number(),
+    learningRate: z.number(),
+  }),
+  z.object({ type: z.literal('notice'), level: z.enum(['info', 'warning']), message: z.string() }),
+]);
+
+export const errorDataSchema = z.object({ code: z.string(), message: z.string() });
+
+export const eventPayloads = {
+  'train.progress': z.object({ runId: z.string(), name: z.string(), progress: trainEventSchema }),
+  'train.done': z.object({
+    runId: z.string(),
+    name: z.string(),
+    outcome: z.string().nullable(),
+    message: z.string().nullable(),
+    metrics: metricsSchema.nullable(),
+    error: errorDataSchema.nullable(),
+  }),
+  'generate.chunk': z.object({ runId: z.string(), from: z.number(), samples: f32 }),
+  'engine.status': z.object({ state: z.enum(['starting', 'ready', 'crashed', 'restarted']), message: z.string() }),
+} as const;
+export type EventName = keyof typeof eventPayloads;
+export type EventPayload<E extends EventName> = z.output<(typeof eventPayloads)[E]>;
+
+// ---- Envelopes ------------------------------------------------------------------------------
+
+export const requestSchema = z.object({ kind: z.literal('request'), id: z.number().int(), command: z.string(), args: z.unknown() });
+export const responseSchema = z.union([
+  z.object({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: errorDataSchema }),
+]);
+export const eventSchema = z.object({ kind: z.literal('event'), event: z.string(), payload: z.unknown() });
+export const messageSchema = z.union([requestSchema, responseSchema, eventSchema]);
+
+export type Request = z.infer<typeof requestSchema>;
+export type Response = z.infer<typeof responseSchema>;
+export type EventMessage = z.infer<typeof eventSchema>;
+export type Message = Request | Response | EventMessage;
+
+function firstIssue(e: z.ZodError): string {
+  const i = e.issues[0];
+  return `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`;
+}
+
+/** Validates a command's arguments; the error message names the command and the field. */
+export function parseCommandArgs<C extends CommandName>(command: C, args: unknown): z.output<(typeof commandArgs)[C]> {
+  const r = commandArgs[command].safeParse(args);
+  if (!r.success) throw Object.assign(new Error(`Invalid arguments for ${command}: ${firstIssue(r.error)}`), { code: 'bad_message' });
+  return r.data as z.output<(typeof commandArgs)[C]>;
+}
+
+export function parseCommandResult<C extends CommandName>(command: C, result: unknown): CommandResult<C> {
+  const r = commandResults[command].safeParse(result);
+  if (!r.success) throw Object.assign(new Error(`Malformed result for ${command}: ${firstIssue(r.error)}`), { code: 'bad_message' });
+  return r.data as CommandResult<C>;
+}
+
+export function parseEventPayload<E extends EventName>(event: E, payload: unknown): EventPayload<E> {
+  const r = eventPayloads[event].safeParse(payload);
+  if (!r.success) throw Object.assign(new Error(`Malformed ${event} event: ${firstIssue(r.error)}`), { code: 'bad_message' });
+  return r.data as EventPayload<E>;
+}
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.prototype.hasOwnProperty.call(commandArgs, name);
+}
+
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(eventPayloads, name);
+}
+
+/** Parses an envelope; throws an Error with code 'bad_message' naming what is wrong. */
+export function parseMessage(value: unknown): Message {
+  const r = messageSchema.safeParse(value);
+  if (!r.success) throw Object.assign(new Error(`Malformed message: ${firstIssue(r.error)}`), { code: 'bad_message' });
+  return r.data as Message;
+}
