@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     // tfjs keeps one global engine per process; files run in separate forks.
     pool: 'forks',
     testTimeout: 60_000,

@@ -240,7 +240,7 @@ export function App({ client }: { client: LabClient }) {
       )}
       <main>
         <div className="col">
-          <SignalPanel presets={presets} preview={preview} onChoose={setChoice} onError={showError} onShown={(d) => emitAppEvent('signal-shown', { duration: d })} />
+          <SignalPanel presets={presets} preview={preview} onChoose={setChoice} onError={showError} onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })} />
           <TrainingPanel backend={backend} view={training} onTrain={(s) => void train(s)} onCancel={() => training.runId && void guard(() => client.call('train.cancel', { runId: training.runId! }))} onResume={(n, e) => void resume(n, e)} />
         </div>
         <div className="col">
@@ -254,6 +254,7 @@ export function App({ client }: { client: LabClient }) {
             onPlay={() => void play()}
             onStop={stop}
             onExport={exportWav}
+            onWaveformReady={(d) => emitAppEvent('signal-shown', { label: 'generated', duration: d })}
           />
           <ModelsPanel models={models} selected={selected} onOpen={(n) => void open(n)} onDelete={(n) => void deleteModel(n)} onRefresh={() => void refreshModels()} />
         </div>

@@ -15,3 +15,15 @@ export function shortSine(length = 2000): SignalSource {
 export function numTensors(): number {
   return tf.memory().numTensors;
 }
+
+/** Builds the renderer into out/renderer unless it is there (npm test builds it first). */
+export async function ensureWebBuilt(): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const dir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+  if (!existsSync(`${dir}/index.html`)) {
+    const { build } = await import('vite');
+    await build({ configFile: fileURLToPath(new URL('../../vite.renderer.config.ts', import.meta.url)), logLevel: 'error' });
+  }
+  return dir;
+}

@@ -24,9 +24,10 @@ export interface GenerationPanelProps {
   onPlay: () => void;
   onStop: () => void;
   onExport: () => void;
+  onWaveformReady?: (duration: number) => void;
 }
 
-export function GenerationPanel({ models, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport }: GenerationPanelProps) {
+export function GenerationPanel({ models, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady }: GenerationPanelProps) {
   const [prime, setPrime] = useState(100);
   const [length, setLength] = useState(1000);
   const [model, setModel] = useState<string>('');
@@ -90,7 +91,7 @@ export function GenerationPanel({ models, view, busy, playing, onGenerate, onCon
           { label: 'truth', color: '#8a8a8a', dash: [4, 3] },
         ]}
       />
-      <Waveform label="generated" samples={view.samples.length ? view.samples : null} sampleRate={view.sampleRate} color="#e08a1e" height={64} />
+      <Waveform label="generated" samples={view.samples.length ? view.samples : null} sampleRate={view.sampleRate} color="#e08a1e" height={64} onReady={onWaveformReady} />
       <p className="hint" data-testid="gen-info">
         {view.samples.length ? `${view.samples.length.toLocaleString()} samples generated at ${view.sampleRate} Hz` : 'nothing generated yet'}
       </p>

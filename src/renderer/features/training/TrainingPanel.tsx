@@ -127,8 +127,8 @@ export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: Tr
         <button data-testid="cancel" disabled={!running} onClick={onCancel}>
           Cancel
         </button>
-        <button data-testid="resume" disabled={running || !view.done} onClick={() => onResume(view.name || s.name, s.epochs + 1)} title="Continue the last run for one more epoch">
-          Resume +1 epoch
+        <button data-testid="resume" disabled={running || !view.done} onClick={() => onResume(view.name || s.name, s.epochs)} title="Continue this model from its last checkpoint up to the epochs set above">
+          Resume
         </button>
       </div>
       <progress data-testid="train-progress" max={100} value={pct} />
@@ -141,7 +141,7 @@ export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: Tr
               : `${view.done.outcome}${view.done.message ? `: ${view.done.message}` : ''}`
             : 'not trained yet'}
       </p>
-      <LineChart testId="loss-chart" data={chart} logY xLabel="batch" series={[{ label: 'train loss', color: '#4a7bd0' }, { label: 'dev loss', color: '#d0644a', points: true }]} />
+      <LineChart testId="loss-chart" height={180} data={chart} logY xLabel="batch" series={[{ label: 'train loss', color: '#4a7bd0' }, { label: 'dev loss', color: '#d0644a', points: true }]} />
       {m && (
         <table className="metrics" data-testid="metrics">
           <tbody>

@@ -1,0 +1,122 @@
+// End to end in Debian's Chromium against browser mode: what a user does, waiting on the app's own
+// events (window.__seqlabEvents), never on sleeps. Screenshots go to test-results/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { startServer, type LabServer } from '../../src/main/host/serve';
+import { generateFromFolder } from '../../src/main/engine/engine';
+import { decodeWav } from '../../src/shared/signals/wav';
+import { ensureWebBuilt, useBackend } from '../unit/helpers';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.log(`SKIP browser end-to-end tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+const RESULTS = path.resolve('test-results');
+let server: LabServer;
+let models: string;
+let browser: Browser;
+
+/** Waits for an app event whose detail has the given fields (no eval: the page's CSP forbids it). */
+async function waitForAppEvent(page: Page, type: string, match: Record<string, unknown> = {}, timeout = 60_000): Promise<Record<string, unknown>> {
+  const handle = await page.waitForFunction(
+    ([t, m]) =>
+      (window.__seqlabEvents ?? []).filter((e) => e.type === t).find((e) => Object.entries(m).every(([k, v]) => (e.detail ?? {})[k] === v)),
+    [type, match] as const,
+    { timeout },
+  );
+  return ((await handle.jsonValue()) as { detail?: Record<string, unknown> }).detail ?? {};
+}
+
+describe.skipIf(!haveChromium)('the lab in a browser', () => {
+  beforeAll(async () => {
+    await useBackend();
+    const staticDir = await ensureWebBuilt();
+    models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-e2e-'));
+    await fs.mkdir(RESULTS, { recursive: true });
+    server = await startServer({ staticDir, modelsDir: models, backend: 'wasm' });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (models) await fs.rm(models, { recursive: true, force: true });
+  });
+
+  it('trains the sine preset, watches the loss, generates, plays and exports a WAV', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await waitForAppEvent(page, 'app-loaded');
+    await expect.poll(() => page.textContent('[data-testid=status]')).toMatch(/engine: wasm · browser mode/);
+    await page.selectOption('[data-testid=preset]', 'sine');
+    await waitForAppEvent(page, 'signal-shown', { label: 'signal' });
+    await page.fill('[data-testid=model-name]', 'e2e-sine');
+    await page.fill('[data-testid=epochs]', '1');
+    await page.fill('[data-testid=max-windows]', '2048');
+    await page.click('[data-testid=train]');
+    await waitForAppEvent(page, 'training-progress');
+    expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBeGreaterThan(0);
+    const done = await waitForAppEvent(page, 'training-done');
+    expect(done.outcome).toBe('completed');
+    expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBe(16);
+    await expect.poll(() => page.textContent('[data-testid=metrics]')).toMatch(/test MSE[\s\S]*noise floor[\s\S]*0\.0004/);
+    await page.screenshot({ path: path.join(RESULTS, 'e2e-trained.png') });
+
+    await page.fill('[data-testid=prime]', '100');
+    await page.fill('[data-testid=gen-length]', '88200'); // 2 s at 44.1 kHz: long enough to press Stop
+    await page.click('[data-testid=generate]');
+    expect((await waitForAppEvent(page, 'generation-done')).samples).toBe(88200);
+    await waitForAppEvent(page, 'signal-shown', { label: 'generated' });
+    expect(await page.getAttribute('[data-testid=waveform-generated]', 'data-samples')).toBe('88200');
+    expect(Number(await page.getAttribute('[data-testid=generation-chart]', 'data-points'))).toBe(88300);
+
+    await page.click('[data-testid=play]');
+    const played = await waitForAppEvent(page, 'playback-started');
+    expect(played.state).toBe('running');
+    expect(played.sampleRate).toBe(44100);
+    await page.click('[data-testid=stop]');
+    expect(await waitForAppEvent(page, 'playback-stopped')).toEqual({ ended: false });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export]')]);
+    const file = path.join(RESULTS, 'e2e-generated.wav');
+    await download.saveAs(file);
+    const wav = decodeWav(await fs.readFile(file));
+    expect(wav.sampleRate).toBe(44100);
+    // The exported samples are exactly what the engine generates for that model, prime and length.
+    const ref = await generateFromFolder({ dir: path.join(models, 'e2e-sine'), prime: 100, length: 88200 });
+    expect(wav.samples).toEqual(ref.samples);
+    await page.screenshot({ path: path.join(RESULTS, 'e2e-generated.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('says so when the engine dies mid-training, restarts it and stays usable', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(server.url);
+    await waitForAppEvent(page, 'app-loaded');
+    await page.fill('[data-testid=model-name]', 'e2e-crash');
+    await page.fill('[data-testid=epochs]', '100');
+    await page.fill('[data-testid=max-windows]', '1024');
+    await page.click('[data-testid=train]');
+    // Epoch 2's end means epoch 1's checkpoint is on disk.
+    await waitForAppEvent(page, 'training-progress', { epoch: 2 });
+    server.supervisor.kill();
+    await waitForAppEvent(page, 'engine-status', { state: 'crashed' });
+    await waitForAppEvent(page, 'engine-status', { state: 'restarted' });
+    await expect.poll(() => page.textContent('[data-testid=engine-note]')).toMatch(/restarted/);
+    await expect.poll(() => page.textContent('[data-testid=train-status]')).toMatch(/failed: The engine stopped/);
+    expect(await page.isEnabled('[data-testid=train]')).toBe(true);
+    await expect.poll(() => page.textContent('[data-testid=models]')).toMatch(/e2e-crash/);
+    await page.screenshot({ path: path.join(RESULTS, 'e2e-engine-restarted.png') });
+    await page.close();
+  });
+});
