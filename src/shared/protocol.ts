@@ -44,6 +44,8 @@ export const commandArgs = {
 } as const;
 
 export type CommandName = keyof typeof commandArgs;
+/** Every command, for the preload's one-function-per-command bridge. */
+export const COMMAND_NAMES = Object.keys(commandArgs) as CommandName[];
 export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]>;
 
 const metricsSchema = z.object({

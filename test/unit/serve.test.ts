@@ -31,14 +31,24 @@ function connect(opts: { token?: string | null; origin?: string } = {}): Promise
   ws.on('message', (data) => {
     const f = decodeFrame(data as Buffer) as Frame;
     frames.push(f);
-    for (const w of [...waiters]) if (w.pred(f)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(f);
+    for (const w of [...waiters]) {
+      if (!w.pred(f)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(f);
+    }
   });
   const next = (pred: (f: Frame) => boolean, ms = 30_000) =>
     new Promise<Frame>((resolve, reject) => {
       const seen = frames.find(pred);
       if (seen) return resolve(seen);
       const t = setTimeout(() => reject(new Error('timed out waiting for a frame')), ms);
-      waiters.push({ pred, resolve: (f) => (clearTimeout(t), resolve(f)) });
+      waiters.push({
+        pred,
+        resolve: (f) => {
+          clearTimeout(t);
+          resolve(f);
+        },
+      });
     });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, frames, next }));

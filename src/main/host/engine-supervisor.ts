@@ -22,7 +22,39 @@ const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs'
 export type AnyEvent = { [E in EventName]: { event: E; payload: EventPayload<E> } }[EventName];
 export type EventListener = (e: AnyEvent) => void;
 
+/** The engine process as the supervisor sees it: a Node child or an Electron utilityProcess. */
+export interface EngineChild {
+  send(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  kill(): void;
+  readonly alive: boolean;
+}
+
+export type SpawnEngine = (env: Record<string, string>) => EngineChild;
+
+/** Browser mode: a Node child running the TypeScript engine through tsx, with structured clone. */
+export const forkEngine: SpawnEngine = (env) => {
+  const child: ChildProcess = fork(ENGINE_ENTRY, [], {
+    execArgv: ['--import', TSX],
+    serialization: 'advanced', // structured clone: Float32Array crosses as it is
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return {
+    send: (m) => child.send(m as object),
+    onMessage: (l) => child.on('message', l),
+    onExit: (l) => child.on('exit', (code, signal) => l(code, signal)),
+    kill: () => child.kill('SIGKILL'),
+    get alive() {
+      return child.connected;
+    },
+  };
+};
+
 export interface SupervisorOptions {
+  /** How to start the engine (default: forkEngine). */
+  spawn?: SpawnEngine;
   modelsDir: string;
   backend?: string | null;
   /** Extra environment for the engine (tests use the crash hook). */
@@ -38,7 +70,7 @@ interface Pending {
 }
 
 export class EngineSupervisor {
-  private child: ChildProcess | null = null;
+  private child: EngineChild | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<EventListener>();
@@ -51,16 +83,10 @@ export class EngineSupervisor {
   /** Starts the engine; resolves when it says it is ready. */
   start(): Promise<void> {
     this.stopped = false;
-    const child = fork(ENGINE_ENTRY, [], {
-      execArgv: ['--import', TSX],
-      serialization: 'advanced', // structured clone: Float32Array crosses as it is
-      env: {
-        ...process.env,
-        SEQUENCE_LAB_MODELS: this.o.modelsDir,
-        ...(this.o.backend ? { SEQUENCE_LAB_BACKEND: this.o.backend } : {}),
-        ...this.o.env,
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    const child = (this.o.spawn ?? forkEngine)({
+      SEQUENCE_LAB_MODELS: this.o.modelsDir,
+      ...(this.o.backend ? { SEQUENCE_LAB_BACKEND: this.o.backend } : {}),
+      ...this.o.env,
     });
     this.child = child;
     this.ready = new Promise((resolve, reject) => {
@@ -71,11 +97,11 @@ export class EngineSupervisor {
         }
       };
       this.listeners.add(onReady);
-      child.once('exit', (code) => reject(new LabError('engine_crashed', `The engine exited (code ${code}) before it was ready`)));
+      child.onExit((code) => reject(new LabError('engine_crashed', `The engine exited (code ${code}) before it was ready`)));
     });
     this.ready.catch(() => {});
-    child.on('message', (raw) => this.receive(raw));
-    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    child.onMessage((raw) => this.receive(raw));
+    child.onExit((code, signal) => this.onExit(child, code, signal));
     return this.ready;
   }
 
@@ -111,7 +137,7 @@ export class EngineSupervisor {
     for (const l of [...this.listeners]) l(e);
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(child: EngineChild, code: number | null, signal: string | null): void {
     if (child !== this.child) return;
     this.child = null;
     for (const [, p] of this.pending) p.reject(new LabError('engine_crashed', 'The engine stopped while working on this request; it is being restarted'));
@@ -133,7 +159,7 @@ export class EngineSupervisor {
   async call<C extends CommandName>(command: C, args: CommandArgs<C> | unknown): Promise<CommandResult<C>> {
     if (this.ready) await this.ready.catch(() => {});
     const child = this.child;
-    if (!child || !child.connected) throw new LabError('engine_crashed', 'The engine is not running; it is being restarted');
+    if (!child || !child.alive) throw new LabError('engine_crashed', 'The engine is not running; it is being restarted');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
@@ -153,15 +179,15 @@ export class EngineSupervisor {
 
   /** Kills the engine as a crash would (tests, and a user's "restart engine"). */
   kill(): void {
-    this.child?.kill('SIGKILL');
+    this.child?.kill();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     const child = this.child;
     if (!child) return;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    const gone = new Promise((r) => child.onExit(() => r(null)));
+    child.kill();
     await gone;
   }
 }

@@ -3,7 +3,8 @@ import * as wavefile from 'wavefile';
 import { LabError } from '../errors';
 
 // Node loads wavefile's CommonJS build (exports under `default`); bundlers load its ES module.
-const WaveFile: typeof wavefile.WaveFile = wavefile.WaveFile ?? (wavefile as unknown as { default: typeof wavefile }).default.WaveFile;
+const cjsDefault = 'default'; // a computed key, so that bundlers do not warn about a missing export
+const WaveFile: typeof wavefile.WaveFile = wavefile.WaveFile ?? (wavefile as unknown as Record<string, typeof wavefile>)[cjsDefault].WaveFile;
 type WaveFile = wavefile.WaveFile;
 
 export interface DecodedAudio {

@@ -1,0 +1,91 @@
+// Electron entry: the window, its security, and the IPC binding to the engine process. This process
+// never computes: the engine runs in an Electron utilityProcess and is restarted if it dies.
+import { app, BrowserWindow, ipcMain, session, utilityProcess, type UtilityProcess } from 'electron';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toErrorData } from '../shared/errors';
+import { isCommandName } from '../shared/protocol';
+import { EngineSupervisor, type SpawnEngine } from './host/engine-supervisor';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RENDERER = path.join(here, '../renderer/index.html');
+const PRELOAD = path.join(here, '../preload/index.cjs');
+// The engine runs from the TypeScript sources through tsx, as in browser mode (see README, known limits).
+const ROOT = path.join(here, '../..');
+const ENGINE = path.join(ROOT, 'src/main/engine/process.ts');
+const TSX = path.join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
+
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'";
+
+const spawnUtility: SpawnEngine = (env) => {
+  const child: UtilityProcess = utilityProcess.fork(ENGINE, [], { execArgv: ['--import', TSX], env: { ...process.env, ...env }, serviceName: 'Sequence Lab engine', stdio: 'inherit' });
+  let alive = true;
+  child.on('exit', () => (alive = false));
+  return {
+    send: (m) => child.postMessage(m),
+    onMessage: (l) => child.on('message', l),
+    onExit: (l) => child.on('exit', (code) => l(code, null)),
+    kill: () => void child.kill(),
+    get alive() {
+      return alive;
+    },
+  };
+};
+
+function isAppUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    return new URL(url).href.split('#')[0].split('?')[0] === new URL(`file://${RENDERER}`).href;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  await app.whenReady();
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) => cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }));
+  // Microphone only, and only for the app's own page.
+  session.defaultSession.setPermissionRequestHandler((wc, permission, cb, details) => {
+    const audioOnly = permission === 'media' && (details as { mediaTypes?: string[] }).mediaTypes?.every((t) => t === 'audio');
+    cb(Boolean(audioOnly && isAppUrl(wc.getURL())));
+  });
+  session.defaultSession.setPermissionCheckHandler((wc, permission) => permission === 'media' && isAppUrl(wc?.getURL()));
+  app.on('web-contents-created', (_e, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('will-navigate', (e, url) => {
+      if (!isAppUrl(url)) e.preventDefault();
+    });
+  });
+
+  const supervisor = new EngineSupervisor({ spawn: spawnUtility, modelsDir: process.env.SEQUENCE_LAB_MODELS ?? path.join(homedir(), '.sequence-lab', 'models') });
+  void supervisor.start().catch(() => {});
+
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    minWidth: 1024,
+    minHeight: 700,
+    title: 'Sequence Lab',
+    webPreferences: { preload: PRELOAD, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true },
+  });
+  supervisor.on((e) => {
+    if (!win.isDestroyed()) win.webContents.send('lab:event', e.event, e.payload);
+  });
+  ipcMain.handle('lab:call', async (event, command: unknown, args: unknown) => {
+    if (!isAppUrl(event.senderFrame?.url)) return { ok: false, error: { code: 'unauthorized', message: 'Calls are accepted from the app window only' } };
+    if (typeof command !== 'string' || !isCommandName(command)) return { ok: false, error: { code: 'bad_message', message: `Unknown command "${String(command)}"` } };
+    try {
+      return { ok: true, result: await supervisor.forward(command, args) };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      return { ok: false, error: code ? { code, message: (e as Error).message } : toErrorData(e) };
+    }
+  });
+  await win.loadFile(RENDERER);
+  app.on('window-all-closed', () => {
+    void supervisor.stop().then(() => app.quit());
+  });
+}
+
+void main();
