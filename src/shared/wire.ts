@@ -40,7 +40,8 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): unknown {
   const start = (4 + len + 3) & ~3;
   const tail = Math.max(0, bytes.byteLength - start);
   if (tail % 4 !== 0) throw new LabError('bad_message', 'Frame attachments are not whole float32 values');
-  const floats = new Float32Array(bytes.slice(start).buffer, 0, tail / 4);
+  // A copy, not a view: Node's Buffer.slice shares a pooled ArrayBuffer at an unaligned offset.
+  const floats = new Float32Array(Uint8Array.prototype.slice.call(bytes, start).buffer, 0, tail / 4);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(4, 4 + len));

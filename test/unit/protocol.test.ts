@@ -48,6 +48,14 @@ describe('binary frames', () => {
     expect(back.result.n).toBe(-Infinity);
   });
 
+  it('decode from a Node Buffer that is a view into a larger pool', () => {
+    const frame = new Uint8Array(encodeFrame({ s: new Float32Array([0.25, NaN, -3]) }));
+    const pool = Buffer.alloc(frame.length + 13);
+    pool.set(frame, 13);
+    const back = decodeFrame(pool.subarray(13)) as { s: Float32Array };
+    expect(Array.from(back.s)).toEqual([0.25, NaN, -3]);
+  });
+
   it('refuse truncated or lying frames with a message', () => {
     const frame = new Uint8Array(encodeFrame({ a: new Float32Array([1, 2, 3]) }));
     expect(() => decodeFrame(frame.subarray(0, 2))).toThrow(/too short/);

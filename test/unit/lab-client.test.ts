@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import WebSocket from 'ws';
+import { IpcLabClient, type PreloadLab } from '../../src/renderer/ipc-client';
+import { WebSocketLabClient } from '../../src/renderer/ws-client';
+import { LabCallError } from '../../src/renderer/lab-client';
+import { startServer, type LabServer } from '../../src/main/host/serve';
+import { ensureWebBuilt } from './helpers';
+
+function fakePreload(reply: Awaited<ReturnType<PreloadLab['call']>>) {
+  const listeners = new Map<string, Set<(p: unknown) => void>>();
+  const lab: PreloadLab & { fire: (event: string, payload: unknown) => void } = {
+    call: async () => reply,
+    on: (event, l) => {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(l);
+      return () => listeners.get(event)!.delete(l);
+    },
+    fire: (event, payload) => listeners.get(event)?.forEach((l) => l(payload)),
+  };
+  return lab;
+}
+
+describe('IPC transport (renderer side)', () => {
+  it('returns validated results and turns error replies into LabCallError with the code', async () => {
+    const ok = new IpcLabClient(fakePreload({ ok: true, result: { deleted: true } }));
+    expect(await ok.call('models.delete', { name: 'x' })).toEqual({ deleted: true });
+    const bad = new IpcLabClient(fakePreload({ ok: false, error: { code: 'busy', message: 'The engine is already training "a"' } }));
+    await expect(bad.call('models.delete', { name: 'x' })).rejects.toMatchObject({ code: 'busy', message: /already training/ });
+    const malformed = new IpcLabClient(fakePreload({ ok: true, result: { deleted: 'yes' } }));
+    await expect(malformed.call('models.delete', { name: 'x' })).rejects.toThrow(/Malformed result for models.delete/);
+  });
+
+  it('delivers valid events, drops malformed ones, and unsubscribes', () => {
+    const lab = fakePreload({ ok: true, result: {} });
+    const client = new IpcLabClient(lab);
+    const got: unknown[] = [];
+    const off = client.on('engine.status', (p) => got.push(p.state));
+    lab.fire('engine.status', { state: 'crashed', message: 'gone' });
+    lab.fire('engine.status', { state: 'exploded', message: 'nope' });
+    off();
+    lab.fire('engine.status', { state: 'ready', message: 'back' });
+    expect(got).toEqual(['crashed']);
+  });
+});
+
+describe('WebSocket transport (renderer side) against the server', () => {
+  let server: LabServer;
+  let models: string;
+  beforeAll(async () => {
+    // The renderer's client uses the browser's WebSocket; ws speaks the same API in Node.
+    (globalThis as unknown as { WebSocket: unknown }).WebSocket = class extends WebSocket {
+      constructor(url: string) {
+        super(url, { headers: { origin: new URL(url).origin.replace('ws:', 'http:') } });
+      }
+    };
+    models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-wsclient-'));
+    server = await startServer({ staticDir: await ensureWebBuilt(), modelsDir: models, backend: 'wasm' });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    await fs.rm(models, { recursive: true, force: true });
+  });
+
+  it('calls commands with Float32Array results intact and maps engine errors', async () => {
+    const client = new WebSocketLabClient(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    const info = await client.call('engine.info', {});
+    expect(info.backend).toBe('wasm');
+    const preview = await client.call('signal.preview', { source: { kind: 'preset', name: 'sine' } });
+    expect(preview.samples).toBeInstanceOf(Float32Array);
+    expect(preview.samples.length).toBe(50_001);
+    expect(preview.noiseFloor).toBeCloseTo(0.0004, 10);
+    const samples = new Float32Array([0.5, NaN]);
+    await expect(client.call('signal.preview', { source: { kind: 'samples', name: 'mic', sampleRate: 8000, samples } })).rejects.toMatchObject({
+      code: 'bad_signal',
+      message: 'mic has a non-finite sample at 1',
+    });
+    await expect(client.call('models.get', { name: 'missing' })).rejects.toBeInstanceOf(LabCallError);
+  });
+
+  it('fails calls with a readable error when the token is wrong', async () => {
+    const client = new WebSocketLabClient(`ws://127.0.0.1:${server.port}/ws?token=wrong`);
+    await expect(client.call('engine.info', {})).rejects.toMatchObject({ code: 'engine_unreachable' });
+  });
+});
