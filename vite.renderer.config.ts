@@ -6,7 +6,8 @@ export const rendererConfig: UserConfig = {
   root: fileURLToPath(new URL('./src/renderer', import.meta.url)),
   base: './',
   esbuild: { jsx: 'automatic' },
-  build: { outDir: fileURLToPath(new URL('./out/renderer', import.meta.url)), emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  // No inlining: the CSP allows scripts (the AudioWorklet module too) only from 'self', not data: URLs.
+  build: { outDir: fileURLToPath(new URL('./out/renderer', import.meta.url)), emptyOutDir: true, chunkSizeWarningLimit: 2000, assetsInlineLimit: 0 },
 };
 
 export default defineConfig(rendererConfig);

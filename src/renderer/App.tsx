@@ -240,7 +240,14 @@ export function App({ client }: { client: LabClient }) {
       )}
       <main>
         <div className="col">
-          <SignalPanel presets={presets} preview={preview} onChoose={setChoice} onError={showError} onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })} />
+          <SignalPanel
+            presets={presets}
+            preview={preview}
+            onChoose={setChoice}
+            onError={showError}
+            onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
+            onRecorded={(samples, sampleRate) => emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: Math.sqrt(samples.reduce((a, v) => a + v * v, 0) / samples.length) })}
+          />
           <TrainingPanel backend={backend} view={training} onTrain={(s) => void train(s)} onCancel={() => training.runId && void guard(() => client.call('train.cancel', { runId: training.runId! }))} onResume={(n, e) => void resume(n, e)} />
         </div>
         <div className="col">

@@ -3,6 +3,7 @@
 export type AppEventType =
   | 'app-loaded'
   | 'signal-shown'
+  | 'recording-done'
   | 'training-progress'
   | 'training-done'
   | 'generation-done'

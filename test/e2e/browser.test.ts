@@ -9,6 +9,7 @@ import { startServer, type LabServer } from '../../src/main/host/serve';
 import { generateFromFolder } from '../../src/main/engine/engine';
 import { decodeWav } from '../../src/shared/signals/wav';
 import { ensureWebBuilt, useBackend } from '../unit/helpers';
+import { WaveFile } from 'wavefile';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -37,10 +38,24 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-e2e-'));
     await fs.mkdir(RESULTS, { recursive: true });
     server = await startServer({ staticDir, modelsDir: models, backend: 'wasm' });
+    // The fake microphone plays a 16-bit WAV of a 441 Hz tone.
+    const tone = new WaveFile();
+    tone.fromScratch(1, 44100, '16', Array.from({ length: 88200 }, (_, i) => Math.round(16000 * Math.sin((2 * Math.PI * 441 * i) / 44100))));
+    const mic = path.join(models, 'mic.wav');
+    await fs.writeFile(mic, tone.toBuffer());
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${mic}`,
+      ],
     });
   }, 120_000);
 
@@ -96,6 +111,20 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     expect(wav.samples).toEqual(ref.samples);
     await page.screenshot({ path: path.join(RESULTS, 'e2e-generated.png') });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('records the microphone through the AudioWorklet and shows it as the signal', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(server.url);
+    await waitForAppEvent(page, 'app-loaded');
+    await page.fill('[data-testid=record-seconds]', '1');
+    await page.click('[data-testid=record]');
+    const rec = await waitForAppEvent(page, 'recording-done');
+    expect(rec.samples).toBe(rec.sampleRate); // one second at the context's rate
+    expect(rec.rms as number).toBeGreaterThan(0.2); // the tone, not silence (its RMS is 0.35)
+    await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(new RegExp(`${(rec.samples as number).toLocaleString('en-US')} samples at ${rec.sampleRate} Hz`));
+    await page.screenshot({ path: path.join(RESULTS, 'e2e-recorded.png') });
     await page.close();
   });
 

@@ -4,6 +4,7 @@ import type { UiSource } from '../../../shared/protocol';
 import { decodeWav } from '../../../shared/signals/wav';
 import { PRESETS, type SignalSpec } from '../../../shared/signals/generators';
 import { Waveform } from '../../components/Waveform';
+import { MicrophoneRecorder } from '../../audio/capture';
 
 export interface SignalChoice {
   source: UiSource;
@@ -16,9 +17,10 @@ export interface SignalPanelProps {
   onChoose: (c: SignalChoice) => void;
   onError: (message: string) => void;
   onShown: (duration: number) => void;
+  onRecorded?: (samples: Float32Array, sampleRate: number) => void;
 }
 
-export function SignalPanel({ presets, preview, onChoose, onError, onShown }: SignalPanelProps) {
+export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded }: SignalPanelProps) {
   const [preset, setPreset] = useState('sine');
   const [length, setLength] = useState(50_001);
   const [noise, setNoise] = useState(0.02);
@@ -26,14 +28,38 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown }: Si
 
   const choosePreset = (name: string, len = length, nz = noise, sd = seed) => {
     setPreset(name);
+    setNote(null);
     const base = PRESETS[name]?.signal;
     if (!base) return onError(`Unknown preset ${name}`);
     onChoose({ source: { kind: 'preset', name, signal: { ...base, length: len, noise: nz, seed: sd } as SignalSpec }, label: name });
   };
 
+  const [recordSeconds, setRecordSeconds] = useState(3);
+  const [note, setNote] = useState<string | null>(null);
+  const [recording, setRecording] = useState<{ stop: AbortController; seconds: number } | null>(null);
+
+  const record = async () => {
+    const stop = new AbortController();
+    setRecording({ stop, seconds: 0 });
+    const recorder = new MicrophoneRecorder();
+    try {
+      const r = await recorder.record(recordSeconds, stop.signal, (s) => setRecording((x) => (x ? { ...x, seconds: s } : x)));
+      if (r.samples.length < 2) throw new Error('The recording is empty');
+      onRecorded?.(r.samples, r.sampleRate);
+      const name = `microphone ${new Date().toLocaleTimeString()}`;
+      setNote(`Recorded from the microphone (${name})`);
+      onChoose({ source: { kind: 'samples', name, sampleRate: r.sampleRate, samples: r.samples }, label: 'microphone' });
+    } catch (e) {
+      onError((e as Error).message);
+    } finally {
+      setRecording(null);
+    }
+  };
+
   const openWav = async (file: File) => {
     try {
       const audio = decodeWav(new Uint8Array(await file.arrayBuffer()), file.name);
+      setNote(`${file.name}: ${audio.channels} channel(s), ${audio.bitDepth}-bit, mixed to mono`);
       onChoose({ source: { kind: 'samples', name: file.name, sampleRate: audio.sampleRate, samples: audio.samples }, label: file.name });
     } catch (e) {
       onError((e as Error).message);
@@ -70,8 +96,21 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown }: Si
           open WAV
           <input data-testid="open-wav" type="file" accept=".wav,audio/wav" onChange={(e) => e.target.files?.[0] && void openWav(e.target.files[0])} />
         </label>
+        <label>
+          record (s)
+          <input data-testid="record-seconds" type="number" min={0.5} max={600} step={0.5} value={recordSeconds} onChange={(e) => setRecordSeconds(Number(e.target.value))} />
+        </label>
+        {recording ? (
+          <button data-testid="record-stop" onClick={() => recording.stop.abort()}>
+            Stop ({recording.seconds.toFixed(1)} s)
+          </button>
+        ) : (
+          <button data-testid="record" onClick={() => void record()}>
+            Record microphone
+          </button>
+        )}
       </div>
-      <p className="hint">{presets.find((p) => p.name === preset)?.description}</p>
+      <p className="hint">{note ?? presets.find((p) => p.name === preset)?.description}</p>
       <Waveform label="signal" samples={preview?.samples ?? null} sampleRate={preview?.sampleRate ?? 44100} onReady={onShown} />
       {preview && (
         <p className="hint" data-testid="signal-info">

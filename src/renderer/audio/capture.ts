@@ -1,0 +1,70 @@
+// Records the microphone through an AudioWorklet into one Float32Array (mono, the context's rate).
+const WORKLET_URL = new URL('./capture-worklet.js', import.meta.url);
+
+export interface Recording {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+export class MicrophoneRecorder {
+  private ctx: AudioContext | null = null;
+  private stream: MediaStream | null = null;
+  private node: AudioWorkletNode | null = null;
+  private source: MediaStreamAudioSourceNode | null = null;
+
+  /** Records `seconds` of audio; `signal` stops early and keeps what was captured. */
+  async record(seconds: number, signal?: AbortSignal, onProgress?: (seconds: number) => void): Promise<Recording> {
+    if (!navigator.mediaDevices?.getUserMedia) throw new Error('This browser cannot capture audio (no mediaDevices.getUserMedia; browser mode needs http://127.0.0.1 or https)');
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
+    } catch (e) {
+      throw new Error(`Microphone unavailable: ${(e as Error).message}`);
+    }
+    try {
+      this.ctx = new AudioContext();
+      await this.ctx.audioWorklet.addModule(WORKLET_URL);
+      this.source = this.ctx.createMediaStreamSource(this.stream);
+      this.node = new AudioWorkletNode(this.ctx, 'sequence-lab-capture');
+      const blocks: Float32Array[] = [];
+      let frames = 0;
+      const target = Math.round(seconds * this.ctx.sampleRate);
+      const done = new Promise<void>((resolve) => {
+        const finish = () => resolve();
+        signal?.addEventListener('abort', finish, { once: true });
+        this.node!.port.onmessage = (e: MessageEvent<Float32Array>) => {
+          blocks.push(e.data);
+          frames += e.data.length;
+          onProgress?.(frames / this.ctx!.sampleRate);
+          if (frames >= target) finish();
+        };
+      });
+      this.source.connect(this.node);
+      await this.ctx.resume();
+      await done;
+      const samples = new Float32Array(Math.min(frames, target));
+      let o = 0;
+      for (const b of blocks) {
+        const n = Math.min(b.length, samples.length - o);
+        samples.set(b.subarray(0, n), o);
+        o += n;
+        if (o >= samples.length) break;
+      }
+      return { samples, sampleRate: this.ctx.sampleRate };
+    } finally {
+      this.destroy();
+    }
+  }
+
+  /** Stops capture and releases the microphone and the audio context. */
+  destroy(): void {
+    this.node?.port.close();
+    this.node?.disconnect();
+    this.source?.disconnect();
+    this.stream?.getTracks().forEach((t) => t.stop());
+    void this.ctx?.close();
+    this.node = null;
+    this.source = null;
+    this.stream = null;
+    this.ctx = null;
+  }
+}
