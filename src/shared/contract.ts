@@ -103,15 +103,20 @@ export interface TrainNotice {
 
 export type TrainEvent = BatchProgress | EpochProgress | TrainNotice;
 
-export interface Metrics {
-  test_mse: number;
-  dev_mse: number;
+export const metricsSchema = z.object({
+  test_mse: z.number(),
+  dev_mse: z.number(),
   /** Variance of the added noise where the signal is synthetic; null when unknown. */
-  noise_floor: number | null;
-  persistence_mse: number;
-  ar_mse: number;
-  ar_order: number;
-}
+  noise_floor: z.number().nullable(),
+  persistence_mse: z.number(),
+  ar_mse: z.number(),
+  ar_order: z.number(),
+});
+export type Metrics = z.infer<typeof metricsSchema>;
+
+/** One line of a model's training-log.jsonl per epoch. */
+export const epochRecordSchema = z.object({ epoch: z.number(), trainLoss: z.number(), devLoss: z.number(), learningRate: z.number(), seconds: z.number() });
+export type EpochRecord = z.infer<typeof epochRecordSchema>;
 
 export type TrainOutcome = 'completed' | 'early-stopped' | 'cancelled' | 'diverged';
 

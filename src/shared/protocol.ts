@@ -2,7 +2,7 @@
 // the engine process's own channel). Every command is request -> result; events are streams.
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
-import { modelSpecSchema, signalSourceSchema, trainConfigSchema } from './contract';
+import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema } from './contract';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -48,15 +48,6 @@ export type CommandName = keyof typeof commandArgs;
 export const COMMAND_NAMES = Object.keys(commandArgs) as CommandName[];
 export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]>;
 
-const metricsSchema = z.object({
-  test_mse: z.number(),
-  dev_mse: z.number(),
-  noise_floor: z.number().nullable(),
-  persistence_mse: z.number(),
-  ar_mse: z.number(),
-  ar_order: z.number(),
-});
-
 const modelSummarySchema = z.object({
   name: z.string(),
   status: z.string(),
@@ -71,8 +62,6 @@ const modelSummarySchema = z.object({
   updatedAt: z.string(),
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
-
-const epochRecordSchema = z.object({ epoch: z.number(), trainLoss: z.number(), devLoss: z.number(), learningRate: z.number(), seconds: z.number() });
 
 export const commandResults = {
   'engine.info': z.object({

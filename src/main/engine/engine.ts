@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   parseOrThrow,
   trainConfigSchema,
+  type EpochRecord,
   type Metrics,
   type ModelSpec,
   type ModelSpecInput,
@@ -25,8 +26,8 @@ import { generate } from './generator';
 import { canUseFusedLstm } from './fused-lstm';
 import { buildModel, parseModelSpec } from './model';
 import { readWeights } from './recurrent-step';
-import { loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor } from './store';
-import { Trainer, type EpochRecord } from './trainer';
+import { loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
+import { Trainer } from './trainer';
 
 export interface LoadedSignal {
   source: SignalSource;
@@ -175,7 +176,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
   const loaded = await loadSignal(stored.source);
   const dataset = new WindowDataset(normalise(loaded.samples, stored.normalisation), stored.train.window, stored.train);
   const lossScale = stored.normalisation.scale ** 2;
-  const history: EpochRecord[] = log.map((l) => JSON.parse(l)).filter((r) => r.type === 'epoch').map(({ type: _t, ...r }) => r as EpochRecord);
+  const { history } = parseTrainingLog(log);
   const batchLog: string[] = [];
 
   try {

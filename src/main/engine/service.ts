@@ -10,7 +10,7 @@ import { PRESETS } from '../../shared/signals/generators';
 import { encodeWav } from '../../shared/signals/wav';
 import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
-import { readStoredSpec, writeFileAtomic, type StoredSpec } from './store';
+import { parseTrainingLog, readStoredSpec, writeFileAtomic, type StoredSpec } from './store';
 
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -127,10 +127,9 @@ export class LabService {
         const spec = await readStoredSpec(this.modelDir(name)).catch(() => {
           throw new LabError('not_found', `No model named "${name}"`);
         });
-        const log = (await fs.readFile(path.join(this.modelDir(name), 'training-log.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-        const history = log.filter((r) => r.type === 'epoch').map(({ type: _t, ...r }) => r);
-        const batchLosses = Float32Array.from(log.filter((r) => r.type === 'batch').map((r) => r.loss));
-        return { summary: summarise(name, spec), history, batchLosses };
+        const lines = (await fs.readFile(path.join(this.modelDir(name), 'training-log.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+        const { history, batchLosses } = parseTrainingLog(lines);
+        return { summary: summarise(name, spec), history, batchLosses: Float32Array.from(batchLosses) };
       }
       case 'models.delete': {
         const { name } = parseCommandArgs(command, rawArgs);

@@ -6,10 +6,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import {
+  metricsSchema,
   modelSpecSchema,
   normalisationSchema,
   signalSourceSchema,
   trainConfigSchema,
+  epochRecordSchema,
+  type EpochRecord,
   type Metrics,
   type ModelSpec,
   type Normalisation,
@@ -20,15 +23,6 @@ import { LabError } from '../../shared/errors';
 
 export const MODEL_FORMAT = 'sequence-lab-model';
 export const MODEL_FORMAT_VERSION = 1;
-
-const metricsSchema = z.object({
-  test_mse: z.number(),
-  dev_mse: z.number(),
-  noise_floor: z.number().nullable(),
-  persistence_mse: z.number(),
-  ar_mse: z.number(),
-  ar_order: z.number(),
-});
 
 export const storedSpecSchema = z.object({
   format: z.literal(MODEL_FORMAT),
@@ -250,4 +244,24 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
     await fs.rm(tmp, { force: true });
     throw new LabError('bad_file', `Could not write ${file}: ${(e as Error).message}`);
   }
+}
+
+/** A model's training log: per-epoch records and per-batch losses, in order. */
+export function parseTrainingLog(lines: string[]): { history: EpochRecord[]; batchLosses: number[] } {
+  const history: EpochRecord[] = [];
+  const batchLosses: number[] = [];
+  for (const line of lines) {
+    let r: { type?: string; loss?: number };
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by a crash while appending is skipped, not fatal
+    }
+    if (r.type === 'batch' && typeof r.loss === 'number') batchLosses.push(r.loss);
+    else if (r.type === 'epoch') {
+      const e = epochRecordSchema.safeParse(r);
+      if (e.success) history.push(e.data);
+    }
+  }
+  return { history, batchLosses };
 }

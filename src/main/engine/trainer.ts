@@ -1,7 +1,7 @@
 // The training loop: Adam on next-sample MSE, with progress events, cancellation at a batch
 // boundary, rollback on a non-finite loss, epoch-end checkpoints and optional early stopping.
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig, TrainEvent, TrainOutcome } from '../../shared/contract';
+import type { EpochRecord, TrainConfig, TrainEvent, TrainOutcome } from '../../shared/contract';
 import type { WindowDataset } from './dataset';
 import { fusedLstmPredict, fusedPredictWindows, wasmCapable } from './fused-lstm';
 import { predictWindows, readWeights } from './recurrent-step';
@@ -11,13 +11,7 @@ import type { NamedTensor } from './store';
 /** Dev loss during training is measured on at most this many windows (the full dev split at the end). */
 export const DEV_WINDOWS_PER_EPOCH = 20_000;
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  devLoss: number;
-  learningRate: number;
-  seconds: number;
-}
+export type { EpochRecord };
 
 export interface CheckpointContext {
   epoch: number;

@@ -191,21 +191,23 @@ void lstm_backward(int T, int B, int I, int U, const float *X, const float *KT, 
     for (int n = 0; n < G; n += 4) st(db + n, wasm_f32x4_add(ld(db + n), ld(dZ + m * G + n)));
 }
 
+// One time step of stream b through every layer of a stack (desc as for lstm_generate), in place.
+static void stackStep(int nLayers, const int *desc, int b, const float *x, float *z) {
+  for (int l = 0; l < nLayers; l++) {
+    const int *d = desc + 7 * l;
+    int I = d[0], U = d[1];
+    float *h = (float *)d[5] + b * U;
+    float *c = (float *)d[6] + b * U;
+    gates(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
+    cell(U, z, c, c, h);
+    x = h;
+  }
+}
+
 // Feeds given inputs xs [steps, B] through a stack of LSTM layers (desc as for lstm_generate).
 void lstm_feed(int nLayers, const int *desc, int B, const float *xs, int steps, float *z) {
   for (int s = 0; s < steps; s++) {
-    for (int b = 0; b < B; b++) {
-      const float *x = xs + s * B + b;
-      for (int l = 0; l < nLayers; l++) {
-        const int *d = desc + 7 * l;
-        int I = d[0], U = d[1];
-        float *h = (float *)d[5] + b * U;
-        float *c = (float *)d[6] + b * U;
-        gates(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
-        cell(U, z, c, c, h);
-        x = h;
-      }
-    }
+    for (int b = 0; b < B; b++) stackStep(nLayers, desc, b, xs + s * B + b, z);
   }
 }
 
@@ -224,17 +226,6 @@ void lstm_generate(int nLayers, const int *desc, int B, const float *headK, floa
       y[b] = headBias + (wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1)) + (wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3));
       out[s * B + b] = y[b];
     }
-    for (int b = 0; b < B; b++) {
-      const float *x = y + b;
-      for (int l = 0; l < nLayers; l++) {
-        const int *d = desc + 7 * l;
-        int I = d[0], U = d[1];
-        float *h = (float *)d[5] + b * U;
-        float *c = (float *)d[6] + b * U;
-        gates(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
-        cell(U, z, c, c, h);
-        x = h;
-      }
-    }
+    for (int b = 0; b < B; b++) stackStep(nLayers, desc, b, y + b, z);
   }
 }
