@@ -36,6 +36,7 @@ export function App({ client }: { client: LabClient }) {
   const [engineNote, setEngineNote] = useState<string | null>(null);
   const player = useRef<SamplePlayer | null>(null);
   const trainingRun = useRef<string | null>(null);
+  const generationRun = useRef<string | null>(null);
 
   const showError = useCallback((message: string) => {
     setError(message);
@@ -92,6 +93,11 @@ export function App({ client }: { client: LabClient }) {
         setSelected(d.name);
         void refreshModels();
         emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: d.metrics?.test_mse ?? null });
+      }),
+      // The continuation grows as its chunks arrive, before the whole result does.
+      client.on('generate.chunk', (c) => {
+        if (c.runId !== generationRun.current) return;
+        setGeneration((g) => (c.from === g.samples.length ? { ...g, samples: concat(g.samples, c.samples) } : g));
       }),
       client.on('engine.status', (s) => {
         emitAppEvent('engine-status', { state: s.state, message: s.message });
@@ -161,9 +167,13 @@ export function App({ client }: { client: LabClient }) {
     }
   };
 
+  const newRunId = () => `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
   const generate = async (model: string, prime: number, length: number) => {
     setBusy(true);
-    const r = await guard(() => client.call('generate.start', { name: model, prime, length }));
+    const runId = (generationRun.current = newRunId());
+    setGeneration({ ...emptyGeneration, model });
+    const r = await guard(() => client.call('generate.start', { name: model, prime, length, runId }));
     setBusy(false);
     if (r) {
       setGeneration({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
@@ -174,10 +184,13 @@ export function App({ client }: { client: LabClient }) {
   const continueGeneration = async (length: number) => {
     if (!generation.model || !generation.state) return;
     setBusy(true);
-    const r = await guard(() => client.call('generate.start', { name: generation.model!, length, state: generation.state! }));
+    const before = generation.samples;
+    // Chunks of a continuation count from 0; they are shown once the whole result is in.
+    generationRun.current = null;
+    const r = await guard(() => client.call('generate.start', { name: generation.model!, length, state: generation.state!, runId: newRunId() }));
     setBusy(false);
     if (r) {
-      setGeneration((g) => ({ ...g, samples: concat(g.samples, r.samples), truth: null, state: r.state }));
+      setGeneration((g) => ({ ...g, samples: concat(before, r.samples), truth: null, state: r.state }));
       emitAppEvent('generation-done', { model: generation.model, samples: generation.samples.length + r.samples.length, continued: true });
     }
   };

@@ -36,6 +36,8 @@ export const commandArgs = {
     length: z.number().int().min(1).max(10_000_000),
     state: f32.optional(),
     chunkSize: z.number().int().min(1).optional(),
+    /** The caller's id for this run: chunk events carry it, so a client knows its own among others'. */
+    runId: z.string().max(100).optional(),
   }),
   'generate.cancel': z.object({ runId: z.string() }),
   'models.list': z.object({}),

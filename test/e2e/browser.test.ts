@@ -110,6 +110,12 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     const ref = await generateFromFolder({ dir: path.join(models, 'e2e-sine'), prime: 100, length: 88200 });
     expect(wav.samples).toEqual(ref.samples);
     await page.screenshot({ path: path.join(RESULTS, 'e2e-generated.png') });
+
+    // Continue from the packed state: the continuation is appended.
+    await page.fill('[data-testid=gen-length]', '1000');
+    await page.click('[data-testid=continue]');
+    expect(await waitForAppEvent(page, 'generation-done', { continued: true })).toMatchObject({ samples: 89_200 });
+    await expect.poll(() => page.textContent('[data-testid=gen-info]')).toMatch(/89,200 samples generated/);
     expect(errors).toEqual([]);
     await page.close();
   });

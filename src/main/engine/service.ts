@@ -96,7 +96,7 @@ export class LabService {
       }
       case 'generate.start': {
         const a = parseCommandArgs(command, rawArgs);
-        const runId = `gen-${++this.runs}`;
+        const runId = a.runId ?? `gen-${++this.runs}`;
         const r = await generateFromFolder({
           dir: this.modelDir(a.name),
           prime: a.prime,
