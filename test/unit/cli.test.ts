@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -62,6 +62,30 @@ describe('command line', () => {
     const all = decodeWav(await fs.readFile(wavAll)).samples;
     const joined = new Float32Array([...audio.samples, ...decodeWav(await fs.readFile(wav2)).samples]);
     expect(joined).toEqual(all);
+  });
+
+  it('Ctrl-C cancels at a batch boundary, exits 130 and keeps the last checkpoint', async () => {
+    const out = path.join(tmp, 'interrupted');
+    const args = ['--samples', '1500', '--window', '20', '--batch', '32', '--units', '8', '--max-train-windows', '128', '--epochs', '1000'];
+    const child = spawn(BIN, ['train', '--preset', 'sine', ...args, '--out', out], {
+      env: { ...process.env, SEQUENCE_LAB_BACKEND: 'wasm' },
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/epoch 2\/1000/.test(stderr)) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/Cancelling at the next batch boundary/);
+    expect(stderr).toMatch(/Cancelled; the checkpoint of epoch \d+ is in .* \(resume with --resume\)/);
+    const spec = JSON.parse(await fs.readFile(path.join(out, 'spec.json'), 'utf8'));
+    expect(spec.status).toBe('checkpoint');
+    expect(spec.epochsDone).toBeGreaterThanOrEqual(2);
+    expect((await fs.readdir(tmp)).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
   it.each([
