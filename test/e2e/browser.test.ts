@@ -134,6 +134,21 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     await page.close();
   });
 
+  it('opens a WAV file as the signal, and names the problem with a corrupt one', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(server.url);
+    await waitForAppEvent(page, 'app-loaded');
+    const stereo = new WaveFile();
+    stereo.fromScratch(2, 8000, '16', Array.from({ length: 16000 }, (_, i) => (i % 2 ? 1000 : -1000)));
+    await page.setInputFiles('[data-testid=open-wav]', { name: 'stereo.wav', mimeType: 'audio/wav', buffer: Buffer.from(stereo.toBuffer()) });
+    await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(/8,000 samples at 8000 Hz/);
+    await expect.poll(() => page.textContent('#root')).toMatch(/stereo\.wav: 2 channel\(s\), 16-bit, mixed to mono/);
+    await page.setInputFiles('[data-testid=open-wav]', { name: 'broken.wav', mimeType: 'audio/wav', buffer: Buffer.from('RIFF1234WAVEnope') });
+    expect((await waitForAppEvent(page, 'error-shown')).message).toMatch(/broken\.wav is not a readable WAV file/);
+    await expect.poll(() => page.textContent('[data-testid=error]')).toMatch(/broken\.wav is not a readable WAV file/);
+    await page.close();
+  });
+
   it('says so when the engine dies mid-training, restarts it and stays usable', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(server.url);

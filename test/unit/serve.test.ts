@@ -118,6 +118,26 @@ describe('browser-mode server', () => {
     b.ws.close();
   });
 
+  it('trains on samples sent by the UI (a decoded WAV or a recording) and lists the model', async () => {
+    const c = await connect();
+    const samples = Float32Array.from({ length: 1200 }, (_, i) => 0.5 * Math.sin(i * 0.3));
+    const id = request(c.ws, 'train.start', {
+      name: 'from-mic',
+      source: { kind: 'samples', name: 'take 1', sampleRate: 16000, samples },
+      model: { units: [4] },
+      config: { window: 10, batchSize: 16, epochs: 1, maxTrainWindows: 64 },
+    });
+    const started = await c.next((f) => f.id === id);
+    expect(started.ok).toBe(true);
+    const done = await c.next((f) => f.event === 'train.done' && f.payload!.runId === started.result!.runId);
+    expect(done.payload!.outcome).toBe('completed');
+    const idList = request(c.ws, 'models.get', { name: 'from-mic' });
+    const got = await c.next((f) => f.id === idList);
+    expect(got.result!.summary).toMatchObject({ name: 'from-mic', sampleRate: 16000, epochsDone: 1 });
+    expect((got.result!.batchLosses as Float32Array).length).toBe(4);
+    c.ws.close();
+  });
+
   it('restarts an engine killed mid-training, says so, and keeps the last checkpoint', async () => {
     const c = await connect();
     const id = request(c.ws, 'train.start', {
