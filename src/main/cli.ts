@@ -37,7 +37,7 @@ train options:
   --cell lstm|gru      (lstm)         --units A,B,C     (16,16,16)
   --dropout X          (0)            --split shuffled|blocked (shuffled)
   --patience N         early stop on dev loss (0 = off)
-  --impl auto|fused|layers  training kernel (auto: fused LSTM where it applies)
+  --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  cap windows per epoch (0 = all)
 generate options:
   --prime N            priming samples from the signal (window length)
@@ -203,7 +203,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
       onEvent: progressPrinter(),
       impl: parseImpl(str(v, 'impl')),
       onBackend: (b, impl) => {
-        process.stderr.write(`backend: ${b.name}, ${impl === 'fused' ? 'fused LSTM (lstm.wasm)' : 'tfjs-layers'}${b.skipped.length ? ` (skipped ${b.skipped.join('; ')})` : ''}\n`);
+        process.stderr.write(`backend: ${b.name}, ${impl === 'fused' ? 'fused kernels (lstm.wasm)' : 'tfjs-layers'}${b.skipped.length ? ` (skipped ${b.skipped.join('; ')})` : ''}\n`);
       },
     });
     const m = report.metrics;

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/main/engine/model';
 import { predictWindows, readWeights, RecurrentStepper } from '../../src/main/engine/recurrent-step';
 import { generate } from '../../src/main/engine/generator';
-import { fusedPredictWindows, wasmCapable } from '../../src/main/engine/fused-lstm';
+import { fusedPredictWindows, wasmCapable } from '../../src/main/engine/fused-recurrent';
 import { generateSignal } from '../../src/shared/signals/generators';
 import { unpackState } from '../../src/shared/packed-state';
 import { useBackend } from './helpers';

@@ -7,18 +7,20 @@ import { WindowDataset } from './dataset';
 import { generate } from './generator';
 import { buildModel } from './model';
 import { readWeights, RecurrentStepper } from './recurrent-step';
-import { fusedLstmPredict, trainingThreads } from './fused-lstm';
+import { fusedRecurrentPredict, trainingThreads } from './fused-recurrent';
 
 export interface BenchConfig {
   name: string;
+  type: 'lstm' | 'gru';
   units: number[];
   window: number;
   batch: number;
 }
 
 export const BENCH_CONFIGS: Record<string, BenchConfig> = {
-  sine: { name: 'sine', units: [16, 16, 16], window: 50, batch: 128 },
-  '2x128': { name: '2x128', units: [128, 128], window: 256, batch: 64 },
+  sine: { name: 'sine', type: 'lstm', units: [16, 16, 16], window: 50, batch: 128 },
+  '2x128': { name: '2x128', type: 'lstm', units: [128, 128], window: 256, batch: 64 },
+  'gru-sine': { name: 'gru-sine', type: 'gru', units: [16, 16, 16], window: 50, batch: 128 },
 };
 
 export type BenchRow = Record<string, string | number | null>;
@@ -44,13 +46,13 @@ async function timeLoop(minSeconds: number, minIters: number, body: () => Promis
 async function benchTrain(cfg: BenchConfig, backend: string, impl: 'fused' | 'layers', seconds: number): Promise<BenchRow> {
   const signal = generateSignal({ ...getPreset('sine').signal, length: 20_000 });
   const ds = new WindowDataset(signal, cfg.window, { split: 'shuffled', trainFraction: 0.6, devFraction: 0.2, seed: 1 });
-  const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
+  const model = buildModel({ type: cfg.type, units: cfg.units }, 1);
   const opt = tf.train.adam(0.002);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let b = 0;
   const step = async () => {
     const { x, y } = ds.batch(ds.splits.train, (b++ * cfg.batch) % (ds.splits.train.length - cfg.batch), cfg.batch);
-    const forward = () => (impl === 'fused' ? fusedLstmPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor));
+    const forward = () => (impl === 'fused' ? fusedRecurrentPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor));
     const loss = opt.minimize(() => tf.losses.meanSquaredError(y, forward()) as tf.Scalar, true, vars)!;
     await loss.data();
     tf.dispose([x, y, loss]);
@@ -63,7 +65,7 @@ async function benchTrain(cfg: BenchConfig, backend: string, impl: 'fused' | 'la
 }
 
 async function benchWindowGenerate(cfg: BenchConfig, backend: string, seconds: number): Promise<BenchRow> {
-  const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
+  const model = buildModel({ type: cfg.type, units: cfg.units }, 1);
   const win = tf.zeros([1, cfg.window, 1]);
   const step = async () => {
     const y = model.predict(win) as tf.Tensor;
@@ -79,8 +81,8 @@ async function benchWindowGenerate(cfg: BenchConfig, backend: string, seconds: n
 
 /** One stream, free-running: lstm.wasm through generate(), and the TypeScript step for comparison. */
 async function benchFusedGenerate(cfg: BenchConfig, seconds: number): Promise<BenchRow[]> {
-  const model = buildModel({ type: 'lstm', units: cfg.units }, 1);
-  const weights = await readWeights(model, 'lstm');
+  const model = buildModel({ type: cfg.type, units: cfg.units }, 1);
+  const weights = await readWeights(model, cfg.type);
   model.dispose();
   const n = 2000;
   const normalisation = { offset: 0, scale: 1 };
@@ -98,7 +100,7 @@ async function benchFusedGenerate(cfg: BenchConfig, seconds: number): Promise<Be
   });
   const us = (t: { seconds: number; iters: number }) => round((t.seconds * 1e6) / (t.iters * n), 3);
   return [
-    { task: 'generate', preset: cfg.name, backend: 'none', impl: 'fused-wasm', threads: 1, us_per_sample: us(wasm) },
+    ...(cfg.type === 'lstm' ? [{ task: 'generate', preset: cfg.name, backend: 'none', impl: 'fused-wasm', threads: 1, us_per_sample: us(wasm) }] : []),
     { task: 'generate', preset: cfg.name, backend: 'none', impl: 'fused-js', threads: 1, us_per_sample: us(js) },
   ];
 }

@@ -23,7 +23,7 @@ import { initBackend, type BackendInfo } from './backend';
 import { WindowDataset } from './dataset';
 import { evaluate } from './evaluate';
 import { generate } from './generator';
-import { canUseFusedLstm } from './fused-lstm';
+import { canUseFusedRecurrent } from './fused-recurrent';
 import { buildModel, parseModelSpec } from './model';
 import { readWeights } from './recurrent-step';
 import { loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
@@ -99,7 +99,7 @@ export interface TrainRequest {
   /** Continue the run saved in `out` (its optimizer state too); `config.epochs` may raise the total. */
   resume?: boolean;
   backend?: string | null;
-  /** 'auto' (default): the fused LSTM op where it applies (see canUseFusedLstm), else tfjs-layers. */
+  /** 'auto' (default): the fused recurrent op where it applies (see canUseFusedRecurrent), else tfjs-layers. */
   impl?: 'auto' | 'fused' | 'layers';
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
@@ -121,9 +121,9 @@ export interface TrainReport {
 }
 
 function chooseImpl(wanted: 'auto' | 'fused' | 'layers', spec: ModelSpec, tfBackend: string): 'fused' | 'layers' {
-  const fusable = canUseFusedLstm(spec, tfBackend);
+  const fusable = canUseFusedRecurrent(spec, tfBackend);
   if (wanted === 'fused' && !fusable) {
-    throw new LabError('bad_argument', 'The fused LSTM needs an LSTM with layer sizes that are multiples of 4, no dropout, and the cpu or wasm backend');
+    throw new LabError('bad_argument', 'The fused kernels need layer sizes that are multiples of 4, no dropout, and the cpu or wasm backend');
   }
   return wanted === 'layers' || !fusable ? 'layers' : 'fused';
 }

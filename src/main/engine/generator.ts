@@ -4,7 +4,7 @@
 import type { Normalisation } from '../../shared/contract';
 import { LabError } from '../../shared/errors';
 import { packState, unpackState, type RecurrentState } from '../../shared/packed-state';
-import { WasmLstmStepper, wasmCapable } from './fused-lstm';
+import { WasmLstmStepper, wasmCapable } from './fused-recurrent';
 import { RecurrentStepper, type RecurrentWeights } from './recurrent-step';
 
 export interface GenerateOptions {
@@ -85,10 +85,10 @@ interface Runner {
   finish(): RecurrentState;
 }
 
-/** lstm.wasm where the network fits it, else the TypeScript step (GRU, odd layer sizes). */
+/** lstm.wasm for LSTM stacks that fit it, else the TypeScript step (GRU, odd layer sizes). */
 function runner(stepper: RecurrentStepper, prime: Float32Array | null): Runner {
   const B = stepper.batch;
-  if (wasmCapable(stepper.weights)) {
+  if (stepper.weights.cell === 'lstm' && wasmCapable(stepper.weights)) {
     const w = new WasmLstmStepper(stepper.weights, stepper.state);
     if (prime) w.feed(prime, prime.length / B);
     return { generate: (n) => w.generate(n), finish: () => w.syncState() };

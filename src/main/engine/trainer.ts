@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EpochRecord, TrainConfig, TrainEvent, TrainOutcome } from '../../shared/contract';
 import type { WindowDataset } from './dataset';
-import { fusedLstmPredict, fusedPredictWindows, wasmCapable } from './fused-lstm';
+import { fusedRecurrentPredict, fusedPredictWindows, wasmCapable } from './fused-recurrent';
 import { predictWindows, readWeights } from './recurrent-step';
 import type { CellType } from '../../shared/packed-state';
 import type { NamedTensor } from './store';
@@ -91,7 +91,7 @@ export class Trainer {
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const optimizer = tf.train.adam(cfg.learningRate);
     const forward = (x: tf.Tensor3D): tf.Tensor =>
-      this.o.forward === 'fused' ? fusedLstmPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor);
+      this.o.forward === 'fused' ? fusedRecurrentPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor);
     if (this.o.optimizerWeights && this.o.optimizerWeights.length) await optimizer.setWeights(this.o.optimizerWeights);
 
     const trainPerEpoch = cfg.maxTrainWindows > 0 ? Math.min(cfg.maxTrainWindows, dataset.splits.train.length) : dataset.splits.train.length;

@@ -20,6 +20,11 @@ export interface LstmExports {
   ): void;
   lstm_generate(nLayers: number, desc: number, B: number, headK: number, headBias: number, steps: number, out: number, z: number, y: number): void;
   lstm_feed(nLayers: number, desc: number, B: number, xs: number, steps: number, z: number): void;
+  gru_forward(T: number, B: number, I: number, U: number, X: number, K: number, R: number, bias: number, H: number, A: number): void;
+  gru_backward(
+    T: number, B: number, I: number, U: number, X: number, KT: number, RT: number, H: number, A: number,
+    dH: number, dX: number, dK: number, dR: number, db: number, dZ: number, tmp: number,
+  ): void;
 }
 export class LstmShard {
   constructor(module: WebAssembly.Module);
@@ -33,6 +38,6 @@ export class LstmShard {
   /** A view of `floats` values at `ptr`; invalid after the next alloc (memory may grow). */
   f32(ptr: number, floats: number): Float32Array;
   put(data: ArrayLike<number>): number;
-  forward(T: number, B: number, layers: ShardLayer[], x: Float32Array): Float32Array;
+  forward(T: number, B: number, layers: ShardLayer[], x: Float32Array, cell?: 'lstm' | 'gru'): Float32Array;
   backward(dy: Float32Array): ShardGrads[];
 }

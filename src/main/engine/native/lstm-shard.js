@@ -1,6 +1,6 @@
-// One share of a fused LSTM stack's batch, run on an instance of lstm.wasm: forward over the
+// One share of a fused LSTM or GRU stack's batch, run on an instance of lstm.wasm: forward over the
 // whole sequence, then backpropagation through time. Plain JavaScript so that the worker threads
-// (lstm-worker.js) load it without a TypeScript loader; fused-lstm.ts drives it.
+// (lstm-worker.js) load it without a TypeScript loader; fused-recurrent.ts drives it.
 
 function align(n) {
   return (n + 15) & ~15;
@@ -38,9 +38,10 @@ export class LstmShard {
    * @param {number} T time steps  @param {number} B rows in this share
    * @param {{K: Float32Array, R: Float32Array, b: Float32Array, U: number}[]} layers kernels [I,4U], [U,4U], bias [4U]
    * @param {Float32Array} x inputs, time-major [T, B]
+   * @param {'lstm' | 'gru'} cell
    * @returns {Float32Array} the top layer's last h, [B, U_top]
    */
-  forward(T, B, layers, x) {
+  forward(T, B, layers, x, cell = 'lstm') {
     this.top = this.base;
     const X0 = this.put(x);
     const plan = [];
@@ -52,14 +53,15 @@ export class LstmShard {
       const R = this.put(layer.R);
       const b = this.put(layer.b);
       const H = this.alloc((T + 1) * B * U);
-      const C = this.alloc((T + 1) * B * U);
+      const C = cell === 'lstm' ? this.alloc((T + 1) * B * U) : 0;
       const A = this.alloc(T * B * 4 * U);
-      this.x.lstm_forward(T, B, I, U, X, K, R, b, H, C, A);
+      if (cell === 'lstm') this.x.lstm_forward(T, B, I, U, X, K, R, b, H, C, A);
+      else this.x.gru_forward(T, B, I, U, X, K, R, b, H, A);
       plan.push({ I, U, K, R, X, H, C, A });
       X = H + 4 * B * U; // the next layer's input is H[1..T]
       I = U;
     }
-    this.plan = { T, B, layers: plan };
+    this.plan = { T, B, layers: plan, cell };
     const top = plan[plan.length - 1];
     return this.f32(top.H + 4 * T * B * top.U, B * top.U).slice();
   }
@@ -69,15 +71,16 @@ export class LstmShard {
    * @returns {{dK: Float32Array, dR: Float32Array, db: Float32Array}[]} per layer, summed over this share's rows
    */
   backward(dy) {
-    if (!this.plan) throw new Error('fused LSTM: backward called before forward');
-    const { T, B, layers } = this.plan;
+    if (!this.plan) throw new Error('fused recurrent op: backward called before forward');
+    const { T, B, layers, cell } = this.plan;
+    const gates = cell === 'lstm' ? 4 : 3;
     const grads = [];
     const top = layers[layers.length - 1];
     let dH = this.alloc(T * B * top.U);
     this.f32(dH + 4 * (T - 1) * B * top.U, B * top.U).set(dy);
     for (let l = layers.length - 1; l >= 0; l--) {
       const p = layers[l];
-      const G = 4 * p.U;
+      const G = gates * p.U;
       const KT = this.put(transpose(this.f32(p.K, p.I * G), p.I, G));
       const RT = this.put(transpose(this.f32(p.R, p.U * G), p.U, G));
       const dX = l > 0 ? this.alloc(T * B * p.I) : 0;
@@ -85,8 +88,9 @@ export class LstmShard {
       const dR = this.alloc(p.U * G);
       const db = this.alloc(G);
       const dZ = this.alloc(T * B * G);
-      const dc = this.alloc(B * p.U);
-      this.x.lstm_backward(T, B, p.I, p.U, p.X, KT, RT, p.H, p.C, p.A, dH, dX, dK, dR, db, dZ, dc);
+      const scratch = this.alloc(B * p.U);
+      if (cell === 'lstm') this.x.lstm_backward(T, B, p.I, p.U, p.X, KT, RT, p.H, p.C, p.A, dH, dX, dK, dR, db, dZ, scratch);
+      else this.x.gru_backward(T, B, p.I, p.U, p.X, KT, RT, p.H, p.A, dH, dX, dK, dR, db, dZ, scratch);
       grads[l] = { dK: this.f32(dK, p.I * G).slice(), dR: this.f32(dR, p.U * G).slice(), db: this.f32(db, G).slice() };
       dH = dX;
     }

@@ -19,7 +19,7 @@ for (;;) {
   if (m.cmd === 'exit') break;
   let reply;
   try {
-    reply = m.cmd === 'forward' ? { h: shard.forward(m.T, m.B, m.layers, m.x) } : { grads: shard.backward(m.dy) };
+    reply = m.cmd === 'forward' ? { h: shard.forward(m.T, m.B, m.layers, m.x, m.cell) } : { grads: shard.backward(m.dy) };
   } catch (e) {
     reply = { error: String(e && e.message ? e.message : e) };
   }

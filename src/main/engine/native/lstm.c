@@ -1,8 +1,8 @@
-// Fused LSTM kernels for WebAssembly SIMD: a whole sequence forward, backpropagation through time,
+// Fused LSTM and GRU kernels for WebAssembly SIMD: a whole sequence forward, backpropagation through time,
 // and a stateful generation loop. Written by hand because tfjs runs an LSTM as a loop of tiny ops
 // (about 450 sequences/s on the wasm backend for the sine preset); see bench/ for what this gets.
 //
-// Memory is laid out by the caller (src/main/engine/fused-lstm.ts); nothing here allocates.
+// Memory is laid out by the caller (src/main/engine/fused-recurrent.ts); nothing here allocates.
 // Shapes (row-major, time-major):
 //   X  [T, B, I]   layer input          K  [I, 4U]  kernel        R  [U, 4U]  recurrent kernel
 //   H  [T+1, B, U] H[0] = initial h     C  [T+1, B, U] cells      A  [T, B, 4U] activated gates i,f,g,o
@@ -94,40 +94,42 @@ void lstm_forward(int T, int B, int I, int U, const float *X, const float *K, co
   }
 }
 
-// out[m, 0..N) (+)= Σ_k in[m, k] · W[k, 0..N) for one row; N a multiple of 4.
-static void rowTimes(int Kdim, int N, const float *in, const float *W, float *out, int accumulate) {
+// out[0..N) (+)= Σ_k in[k] · W[k·ws + 0..N) for one row; N a multiple of 4, ws the row stride of W.
+static void rowTimes(int Kdim, int N, const float *in, const float *W, int ws, float *out, int accumulate) {
   int n = 0;
   for (; n + 16 <= N; n += 16) {
     f4 a0 = accumulate ? ld(out + n) : splat(0), a1 = accumulate ? ld(out + n + 4) : splat(0);
     f4 a2 = accumulate ? ld(out + n + 8) : splat(0), a3 = accumulate ? ld(out + n + 12) : splat(0);
     for (int k = 0; k < Kdim; k++) {
       f4 s = splat(in[k]);
-      const float *w = W + k * N + n;
+      const float *w = W + k * ws + n;
       a0 = mad(s, ld(w), a0); a1 = mad(s, ld(w + 4), a1); a2 = mad(s, ld(w + 8), a2); a3 = mad(s, ld(w + 12), a3);
     }
     st(out + n, a0); st(out + n + 4, a1); st(out + n + 8, a2); st(out + n + 12, a3);
   }
   for (; n < N; n += 4) {
     f4 a0 = accumulate ? ld(out + n) : splat(0);
-    for (int k = 0; k < Kdim; k++) a0 = mad(splat(in[k]), ld(W + k * N + n), a0);
+    for (int k = 0; k < Kdim; k++) a0 = mad(splat(in[k]), ld(W + k * ws + n), a0);
     st(out + n, a0);
   }
 }
 
-// W[k, 0..N) += Σ_m X[m, k] · D[m, 0..N): gradient of a weight matrix over M rows.
-static void outerAccumulate(int M, int Kdim, int N, const float *X, int xStride, const float *D, float *W) {
+// W[k·ws + 0..N) += Σ_m X[m·xs + k] · D[m·ds + 0..N): gradient of a weight matrix over M rows.
+// N a multiple of 4; columns go 8 at a time (4 rows x 2 vectors of accumulators), then 4.
+static void outerAccumulate(int M, int Kdim, int N, const float *X, int xs, const float *D, int ds, float *W, int ws) {
   for (int k = 0; k < Kdim; k += 4) {
     int kk = Kdim - k < 4 ? Kdim - k : 4;
     for (int n = 0; n < N; n += 8) {
+      int two = N - n >= 8;
       f4 a[4][2];
       for (int r = 0; r < 4; r++) {
-        a[r][0] = r < kk ? ld(W + (k + r) * N + n) : splat(0);
-        a[r][1] = r < kk ? ld(W + (k + r) * N + n + 4) : splat(0);
+        a[r][0] = r < kk ? ld(W + (k + r) * ws + n) : splat(0);
+        a[r][1] = r < kk && two ? ld(W + (k + r) * ws + n + 4) : splat(0);
       }
-      if (kk == 4) {
+      if (kk == 4 && two) {
         for (int m = 0; m < M; m++) {
-          const float *x = X + m * xStride + k;
-          f4 d0 = ld(D + m * N + n), d1 = ld(D + m * N + n + 4);
+          const float *x = X + m * xs + k;
+          f4 d0 = ld(D + m * ds + n), d1 = ld(D + m * ds + n + 4);
           f4 s0 = splat(x[0]), s1 = splat(x[1]), s2 = splat(x[2]), s3 = splat(x[3]);
           a[0][0] = mad(s0, d0, a[0][0]); a[0][1] = mad(s0, d1, a[0][1]);
           a[1][0] = mad(s1, d0, a[1][0]); a[1][1] = mad(s1, d1, a[1][1]);
@@ -136,15 +138,18 @@ static void outerAccumulate(int M, int Kdim, int N, const float *X, int xStride,
         }
       } else {
         for (int m = 0; m < M; m++) {
-          const float *x = X + m * xStride + k;
-          f4 d0 = ld(D + m * N + n), d1 = ld(D + m * N + n + 4);
+          const float *x = X + m * xs + k;
+          f4 d0 = ld(D + m * ds + n), d1 = two ? ld(D + m * ds + n + 4) : splat(0);
           for (int r = 0; r < kk; r++) {
             f4 s = splat(x[r]);
             a[r][0] = mad(s, d0, a[r][0]); a[r][1] = mad(s, d1, a[r][1]);
           }
         }
       }
-      for (int r = 0; r < kk; r++) { st(W + (k + r) * N + n, a[r][0]); st(W + (k + r) * N + n + 4, a[r][1]); }
+      for (int r = 0; r < kk; r++) {
+        st(W + (k + r) * ws + n, a[r][0]);
+        if (two) st(W + (k + r) * ws + n + 4, a[r][1]);
+      }
     }
   }
 }
@@ -180,13 +185,80 @@ void lstm_backward(int T, int B, int I, int U, const float *X, const float *KT, 
         st(dcb + j, wasm_f32x4_mul(dcj, f));
       }
       // Gradient into h_{t-1} (added to the output gradient of step t-1) and into x_t.
-      if (t > 0) rowTimes(G, U, dz, RT, dH + (t - 1) * BU + b * U, 1);
-      if (dX) rowTimes(G, I, dz, KT, dX + (t * B + b) * I, 0);
+      if (t > 0) rowTimes(G, U, dz, RT, U, dH + (t - 1) * BU + b * U, 1);
+      if (dX) rowTimes(G, I, dz, KT, I, dX + (t * B + b) * I, 0);
     }
   }
   // Weight gradients over all T·B rows at once.
-  outerAccumulate(T * B, I, G, X, I, dZ, dK);
-  outerAccumulate(T * B, U, G, H, U, dZ, dR);
+  outerAccumulate(T * B, I, G, X, I, dZ, G, dK, G);
+  outerAccumulate(T * B, U, G, H, U, dZ, G, dR, G);
+  for (int m = 0; m < T * B; m++)
+    for (int n = 0; n < G; n += 4) st(db + n, wasm_f32x4_add(ld(db + n), ld(dZ + m * G + n)));
+}
+
+// GRU (tfjs-layers / Keras without reset_after): gates z, r, candidate c ("hh"):
+//   z = σ(x·K_z + h·R_z + b_z)   r = σ(x·K_r + h·R_r + b_r)
+//   hh = tanh(x·K_h + b_h + (r∘h)·R_h)   h' = z∘h + (1 - z)∘hh
+// K [I, 3U], R [U, 3U]; A [T, B, 4U] keeps z, r, hh and r∘h per step for the backward pass.
+void gru_forward(int T, int B, int I, int U, const float *X, const float *K, const float *R, const float *bias, float *H, float *A) {
+  const int G = 3 * U, BU = B * U;
+  for (int t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+      float *a = A + (t * B + b) * 4 * U;
+      const float *hp = H + t * BU + b * U;
+      float *hn = H + (t + 1) * BU + b * U;
+      for (int n = 0; n < G; n += 4) st(a + n, ld(bias + n));
+      rowTimes(I, G, X + (t * B + b) * I, K, G, a, 1);
+      rowTimes(U, 2 * U, hp, R, G, a, 1);
+      for (int j = 0; j < U; j += 4) {
+        f4 z = sigmoid4(ld(a + j)), r = sigmoid4(ld(a + U + j));
+        st(a + j, z); st(a + U + j, r);
+        st(a + 3 * U + j, wasm_f32x4_mul(r, ld(hp + j)));
+      }
+      rowTimes(U, U, a + 3 * U, R + 2 * U, G, a + 2 * U, 1);
+      for (int j = 0; j < U; j += 4) {
+        f4 z = ld(a + j), hh = tanh4(ld(a + 2 * U + j));
+        st(a + 2 * U + j, hh);
+        st(hn + j, wasm_f32x4_add(wasm_f32x4_mul(z, ld(hp + j)), wasm_f32x4_mul(wasm_f32x4_sub(splat(1.0f), z), hh)));
+      }
+    }
+  }
+}
+
+// Backpropagation through time for one GRU layer; arguments as for lstm_backward, with
+// KT [3U, I], RT [3U, U], dZ [T, B, 3U] and tmp [U] as scratch.
+void gru_backward(int T, int B, int I, int U, const float *X, const float *KT, const float *RT, const float *H, const float *A,
+                  float *dH, float *dX, float *dK, float *dR, float *db, float *dZ, float *tmp) {
+  const int G = 3 * U, BU = B * U;
+  const f4 one = splat(1.0f);
+  for (int t = T - 1; t >= 0; t--) {
+    for (int b = 0; b < B; b++) {
+      const float *a = A + (t * B + b) * 4 * U;
+      const float *hp = H + t * BU + b * U;
+      float *dh = dH + t * BU + b * U;
+      float *dz = dZ + (t * B + b) * G;
+      for (int j = 0; j < U; j += 4) {
+        f4 z = ld(a + j), hh = ld(a + 2 * U + j), dhj = ld(dh + j);
+        f4 dzz = wasm_f32x4_mul(dhj, wasm_f32x4_sub(ld(hp + j), hh));
+        f4 dhh = wasm_f32x4_mul(dhj, wasm_f32x4_sub(one, z));
+        st(dz + j, wasm_f32x4_mul(dzz, wasm_f32x4_mul(z, wasm_f32x4_sub(one, z))));
+        st(dz + 2 * U + j, wasm_f32x4_mul(dhh, wasm_f32x4_sub(one, wasm_f32x4_mul(hh, hh))));
+      }
+      // Gradient into r∘h, then into r and h_{t-1}.
+      rowTimes(U, U, dz + 2 * U, RT + 2 * U * U, U, tmp, 0);
+      float *dhp = t > 0 ? dH + (t - 1) * BU + b * U : 0;
+      for (int j = 0; j < U; j += 4) {
+        f4 r = ld(a + U + j), drh = ld(tmp + j);
+        st(dz + U + j, wasm_f32x4_mul(wasm_f32x4_mul(drh, ld(hp + j)), wasm_f32x4_mul(r, wasm_f32x4_sub(one, r))));
+        if (dhp) st(dhp + j, wasm_f32x4_add(ld(dhp + j), wasm_f32x4_add(wasm_f32x4_mul(ld(dh + j), ld(a + j)), wasm_f32x4_mul(drh, r))));
+      }
+      if (dhp) rowTimes(2 * U, U, dz, RT, U, dhp, 1);
+      if (dX) rowTimes(G, I, dz, KT, I, dX + (t * B + b) * I, 0);
+    }
+  }
+  outerAccumulate(T * B, I, G, X, I, dZ, G, dK, G);
+  outerAccumulate(T * B, U, 2 * U, H, U, dZ, G, dR, G);
+  outerAccumulate(T * B, U, U, A + 3 * U, 4 * U, dZ + 2 * U, G, dR + 2 * U, G);
   for (int m = 0; m < T * B; m++)
     for (int n = 0; n < G; n += 4) st(db + n, wasm_f32x4_add(ld(db + n), ld(dZ + m * G + n)));
 }

@@ -1,7 +1,7 @@
-// The fused LSTM stack as a tfjs op with a custom gradient: the whole sequence forward and
+// The fused LSTM or GRU stack as a tfjs op with a custom gradient: the whole sequence forward and
 // backpropagation through time run in lstm.wasm (WebAssembly SIMD), so tfjs's optimizers, saving
 // and loading stay as they are while a training step costs a fraction of tfjs-layers' op loop.
-// Used on the cpu and wasm backends for LSTM stacks whose layer sizes are multiples of 4 and
+// Used on the cpu and wasm backends for stacks whose layer sizes are multiples of 4 and
 // without dropout; anything else trains through tfjs-layers.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -86,7 +86,7 @@ class ShardPool {
       let reply;
       while (!(reply = receiveMessageOnPort(r.port))) Atomics.wait(r.ctrl, 1, sent[i] + 1, 1);
       const m = reply.message as T & { error?: string };
-      if (m.error) throw new Error(`fused LSTM worker: ${m.error}`);
+      if (m.error) throw new Error(`fused recurrent worker: ${m.error}`);
       return m;
     });
   }
@@ -116,14 +116,14 @@ function shardPool(): ShardPool {
 }
 
 /** Stops the training worker threads (they are also unref'd, so a process may simply exit). */
-export function disposeFusedLstm(): void {
+export function disposeFusedRecurrent(): void {
   pool?.dispose();
   pool = null;
 }
 
 /** True when a model spec can train through the fused op on the current backend. */
-export function canUseFusedLstm(spec: ModelSpec, backend: string): boolean {
-  return (backend === 'cpu' || backend === 'wasm') && spec.type === 'lstm' && spec.dropout === 0 && spec.units.every((u) => u % 4 === 0);
+export function canUseFusedRecurrent(spec: ModelSpec, backend: string): boolean {
+  return (backend === 'cpu' || backend === 'wasm') && spec.dropout === 0 && spec.units.every((u) => u % 4 === 0);
 }
 
 
@@ -133,7 +133,7 @@ export function canUseFusedLstm(spec: ModelSpec, backend: string): boolean {
  * Differentiable with respect to every weight (the input's gradient is zero: it is data).
  * The batch is split across the shard pool's threads; their weight gradients are summed.
  */
-export function fusedLstmStack(x: tf.Tensor3D, weights: tf.Tensor[]): tf.Tensor2D {
+export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 'lstm' | 'gru' = 'lstm'): tf.Tensor2D {
   const op = tf.customGrad((...args: unknown[]) => {
     const [xt, ...ws] = args.slice(0, -1) as tf.Tensor[];
     const [B, T] = xt.shape;
@@ -156,8 +156,8 @@ export function fusedLstmStack(x: tf.Tensor3D, weights: tf.Tensor[]): tf.Tensor2
     };
     const h = new Float32Array(B * U);
     const replies = p.run<{ h: Float32Array }>(
-      bounds.slice(1, -1).map((_, j) => ({ cmd: 'forward', T, B: bounds[j + 2] - bounds[j + 1], layers, x: timeMajor(j + 1) })),
-      () => h.set(p.local.forward(T, bounds[1], layers, timeMajor(0)), 0),
+      bounds.slice(1, -1).map((_, j) => ({ cmd: 'forward', T, B: bounds[j + 2] - bounds[j + 1], layers, x: timeMajor(j + 1), cell })),
+      () => h.set(p.local.forward(T, bounds[1], layers, timeMajor(0), cell), 0),
     );
     replies.forEach((r, j) => h.set(r.h, bounds[j + 1] * U));
     const value = tf.tensor2d(h, [B, U]);
@@ -188,16 +188,17 @@ export function fusedLstmStack(x: tf.Tensor3D, weights: tf.Tensor[]): tf.Tensor2
 }
 
 /** The model's output `[batch, 1]` through the fused stack and the dense head. */
-export function fusedLstmPredict(model: tf.LayersModel, x: tf.Tensor3D): tf.Tensor2D {
+export function fusedRecurrentPredict(model: tf.LayersModel, x: tf.Tensor3D): tf.Tensor2D {
   const recurrent = model.layers.slice(0, -1).flatMap((l) => l.trainableWeights.map((w) => w.read()));
   const [headK, headB] = model.layers[model.layers.length - 1].trainableWeights.map((w) => w.read());
-  const h = fusedLstmStack(x, recurrent);
+  const cell = model.layers[0].getClassName() === 'GRU' ? 'gru' : 'lstm';
+  const h = fusedRecurrentStack(x, recurrent, cell);
   return tf.add(tf.matMul(h, headK), headB) as tf.Tensor2D;
 }
 
-/** True when recurrent weights can run on lstm.wasm (LSTM, every layer size a multiple of 4). */
+/** True when recurrent weights can run on lstm.wasm (every layer size a multiple of 4). */
 export function wasmCapable(w: RecurrentWeights): boolean {
-  return w.cell === 'lstm' && w.units.every((u) => u % 4 === 0);
+  return w.units.every((u) => u % 4 === 0);
 }
 
 /** Most floats of gate activations held at once while predicting windows (bounds memory). */
@@ -229,9 +230,9 @@ export function fusedPredictWindows(weights: RecurrentWeights, signal: Float32Ar
     let H = 0;
     for (const l of layers) {
       H = k.alloc((T + 1) * B * l.units);
-      const C = k.alloc((T + 1) * B * l.units);
       const A = k.alloc(T * B * 4 * l.units);
-      k.x.lstm_forward(T, B, l.inputSize, l.units, X, l.K, l.R, l.b, H, C, A);
+      if (weights.cell === 'lstm') k.x.lstm_forward(T, B, l.inputSize, l.units, X, l.K, l.R, l.b, H, k.alloc((T + 1) * B * l.units), A);
+      else k.x.gru_forward(T, B, l.inputSize, l.units, X, l.K, l.R, l.b, H, A);
       X = H + 4 * B * l.units;
     }
     const h = k.f32(H + 4 * T * B * U, B * U);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/main/engine/model';
-import { fusedLstmPredict } from '../../src/main/engine/fused-lstm';
+import { fusedRecurrentPredict } from '../../src/main/engine/fused-recurrent';
 import { numTensors, useBackend } from './helpers';
 import { Trainer } from '../../src/main/engine/trainer';
 import { WindowDataset } from '../../src/main/engine/dataset';
@@ -23,7 +23,7 @@ function randomise(model: tf.LayersModel, seed: number): void {
 async function grads(model: tf.LayersModel, x: tf.Tensor3D, y: tf.Tensor2D, fused: boolean) {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const { value, grads: g } = tf.variableGrads(
-    () => tf.losses.meanSquaredError(y, fused ? fusedLstmPredict(model, x) : (model.apply(x) as tf.Tensor)) as tf.Scalar,
+    () => tf.losses.meanSquaredError(y, fused ? fusedRecurrentPredict(model, x) : (model.apply(x) as tf.Tensor)) as tf.Scalar,
     vars,
   );
   const out = { loss: (await value.data())[0], grads: await Promise.all(vars.map(async (v) => (await g[v.name].data()) as Float32Array)) };
@@ -31,7 +31,7 @@ async function grads(model: tf.LayersModel, x: tf.Tensor3D, y: tf.Tensor2D, fuse
   return out;
 }
 
-describe('fused LSTM training op', () => {
+describe('fused LSTM and GRU training op', () => {
   beforeAll(useBackend);
 
   it('lstm.wasm was built from the lstm.c beside it (run src/main/engine/native/build.sh after editing)', () => {
@@ -41,11 +41,14 @@ describe('fused LSTM training op', () => {
   });
 
   it.each([
-    [[16, 16, 16], 50, 8],
-    [[128, 128], 12, 3],
-    [[4, 8], 7, 5],
-  ])('gradients equal tfjs-layers within 1e-4 (units %j, window %i, batch %i)', async (units, T, B) => {
-    const model = buildModel({ units }, 3);
+    ['lstm', [16, 16, 16], 50, 8],
+    ['lstm', [128, 128], 12, 3],
+    ['lstm', [4, 8], 7, 5],
+    ['gru', [16, 16, 16], 50, 8],
+    ['gru', [128, 128], 12, 3],
+    ['gru', [4, 12], 7, 5],
+  ] as const)('%s gradients equal tfjs-layers within 1e-4 (units %j, window %i, batch %i)', async (type, units, T, B) => {
+    const model = buildModel({ type, units: [...units] }, 3);
     randomise(model, 10);
     const { x, y } = randomBatch(B, T, 5);
     const ref = await grads(model, x, y, false);
@@ -89,7 +92,7 @@ describe('fused LSTM training op', () => {
     const { x, y } = randomBatch(4, 10, 1);
     const opt = tf.train.adam(0.01);
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const step = () => opt.minimize(() => tf.losses.meanSquaredError(y, fusedLstmPredict(model, x)) as tf.Scalar, true, vars)!.dispose();
+    const step = () => opt.minimize(() => tf.losses.meanSquaredError(y, fusedRecurrentPredict(model, x)) as tf.Scalar, true, vars)!.dispose();
     step();
     const before = numTensors();
     step();
