@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/main/engine/model';
 import { fusedRecurrentPredict } from '../../src/main/engine/fused-recurrent';
-import { numTensors, useBackend } from './helpers';
+import { numTensors, releaseOptimizer, useBackend } from './helpers';
 import { Trainer } from '../../src/main/engine/trainer';
 import { WindowDataset } from '../../src/main/engine/dataset';
 import { trainConfigSchema } from '../../src/shared/contract';
@@ -76,7 +76,7 @@ describe('fused LSTM and GRU training op', () => {
         onEvent: (e) => {
           if (e.type === 'batch') losses.push(e.loss);
         },
-      }).run();
+      }).run().then(releaseOptimizer);
       model.dispose();
       return losses;
     };

@@ -27,3 +27,9 @@ export async function ensureWebBuilt(): Promise<string> {
   }
   return dir;
 }
+
+/** Disposes the optimizer state a Trainer returns (tests that do not keep it). */
+export function releaseOptimizer<T extends { optimizerWeights: { tensor: tf.Tensor }[] }>(r: T): T {
+  tf.dispose(r.optimizerWeights.map((w) => w.tensor));
+  return r;
+}

@@ -29,7 +29,7 @@ describe('model folders and the train/generate cycle', () => {
     expect(report.outcome).toBe('completed');
     expect(report.metrics!.noise_floor).toBeCloseTo(0.0004, 10);
     expect(report.metrics!.persistence_mse).toBeGreaterThan(0);
-    expect((await fs.readdir(dir)).sort()).toEqual(['model.json', 'spec.json', 'training-log.jsonl', 'weights.bin']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['model.json', 'optimizer.bin', 'optimizer.json', 'spec.json', 'training-log.jsonl', 'weights.bin']);
     const log = (await fs.readFile(path.join(dir, 'training-log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([1, 2]);
     expect(log.filter((r) => r.type === 'batch')).toHaveLength(8);
@@ -74,6 +74,11 @@ describe('model folders and the train/generate cycle', () => {
     const b = await fs.readFile(path.join(resumed, 'weights.bin'));
     expect(b.equals(a)).toBe(true);
     await expect(train({ out: resumed, resume: true })).rejects.toThrow(/already trained 3 epochs/);
+    // A finished run keeps Adam's state, so it can train on: one more epoch continues the log.
+    expect(await fs.readdir(resumed)).toContain('optimizer.bin');
+    const more = await train({ out: resumed, resume: true, config: { epochs: 4 } });
+    expect(more.epochsDone).toBe(4);
+    expect(more.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
   });
 
   it('refuses a folder whose weights are cut short or missing, naming the file', async () => {

@@ -5,7 +5,7 @@ import { buildModel } from '../../src/main/engine/model';
 import { learningRateAt, Trainer } from '../../src/main/engine/trainer';
 import { trainConfigSchema, type TrainEvent } from '../../src/shared/contract';
 import { generateSignal } from '../../src/shared/signals/generators';
-import { numTensors, useBackend } from './helpers';
+import { numTensors, releaseOptimizer, useBackend } from './helpers';
 
 const signal = generateSignal({ kind: 'sine', length: 1200, frequency: 0.01, noise: 0.02, seed: 1 });
 const config = (over: object = {}) =>
@@ -52,7 +52,7 @@ describe('Trainer', () => {
         checkpoints.push(c.epoch);
         expect(c.optimizerWeights.length).toBe(1 + 2 * model.trainableWeights.length);
       },
-    }).run();
+    }).run().then(releaseOptimizer);
     expect(r.outcome).toBe('completed');
     expect(r.epochsDone).toBe(3);
     expect(checkpoints).toEqual([1, 2, 3]);
@@ -84,7 +84,7 @@ describe('Trainer', () => {
       onEvent: (e) => {
         if (e.type === 'batch' && ++batches === 6) ac.abort();
       },
-    }).run();
+    }).run().then(releaseOptimizer);
     atCancel = await weightsOf(model);
     expect(r.outcome).toBe('cancelled');
     expect(batches).toBe(6);
@@ -119,7 +119,7 @@ describe('Trainer', () => {
           nan.dispose();
         }
       },
-    }).run();
+    }).run().then(releaseOptimizer);
     expect(r.outcome).toBe('diverged');
     expect(r.message).toMatch(/epoch 2, batch 2: the loss became NaN/);
     expect(notices).toHaveLength(1);
@@ -132,7 +132,7 @@ describe('Trainer', () => {
   it('resuming from a checkpoint with its optimizer state gives exactly the uninterrupted run', async () => {
     const ds = new WindowDataset(signal, 20, config());
     const straight = buildModel({ units: [8] }, 3);
-    await new Trainer({ model: straight, cell: 'lstm', dataset: ds, config: config({ epochs: 2 }) }).run();
+    await new Trainer({ model: straight, cell: 'lstm', dataset: ds, config: config({ epochs: 2 }) }).run().then(releaseOptimizer);
 
     const first = buildModel({ units: [8] }, 3);
     let saved: { name: string; tensor: tf.Tensor }[] = [];
@@ -144,11 +144,11 @@ describe('Trainer', () => {
       onCheckpoint: async (c) => {
         saved = c.optimizerWeights.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
       },
-    }).run();
+    }).run().then(releaseOptimizer);
     // A fresh model in the same state, as after loading the checkpoint folder.
     const resumed = buildModel({ units: [8] }, 99);
     resumed.setWeights(first.getWeights());
-    const r = await new Trainer({ model: resumed, cell: 'lstm', dataset: ds, config: config({ epochs: 2 }), startEpoch: 1, optimizerWeights: saved }).run();
+    const r = await new Trainer({ model: resumed, cell: 'lstm', dataset: ds, config: config({ epochs: 2 }), startEpoch: 1, optimizerWeights: saved }).run().then(releaseOptimizer);
     expect(r.epochsDone).toBe(2);
     const a = await weightsOf(straight);
     const b = await weightsOf(resumed);
@@ -161,7 +161,7 @@ describe('Trainer', () => {
     const model = buildModel({ units: [4] }, 1);
     const ds = new WindowDataset(signal, 20, config());
     // A learning rate this high makes dev loss bounce, so patience 1 triggers.
-    const r = await new Trainer({ model, cell: 'lstm', dataset: ds, config: config({ epochs: 30, learningRate: 0.5, earlyStopPatience: 1 }) }).run();
+    const r = await new Trainer({ model, cell: 'lstm', dataset: ds, config: config({ epochs: 30, learningRate: 0.5, earlyStopPatience: 1 }) }).run().then(releaseOptimizer);
     expect(r.outcome).toBe('early-stopped');
     expect(r.epochsDone).toBeLessThan(30);
     model.dispose();

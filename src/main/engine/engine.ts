@@ -203,11 +203,15 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     });
     const result = await trainer.run();
     let metrics: Metrics | null = null;
-    if (result.outcome !== 'cancelled') {
-      metrics = await evaluate(model, stored.model.type, dataset, lossScale, loaded.noiseFloor);
-      stored = { ...stored, status: 'complete', epochsDone: result.epochsDone, outcome: result.outcome, metrics, updatedAt: nowIso() };
-      // The final folder drops the optimizer state only when nothing is left to resume.
-      await saveModelFolder(req.out, { model, spec: stored, optimizerWeights: null, log: [...log, ...batchLog] });
+    try {
+      if (result.outcome !== 'cancelled') {
+        metrics = await evaluate(model, stored.model.type, dataset, lossScale, loaded.noiseFloor);
+        stored = { ...stored, status: 'complete', epochsDone: result.epochsDone, outcome: result.outcome, metrics, updatedAt: nowIso() };
+        // Adam's state stays in the folder, so that training on with more epochs continues exactly.
+        await saveModelFolder(req.out, { model, spec: stored, optimizerWeights: result.optimizerWeights, log: [...log, ...batchLog] });
+      }
+    } finally {
+      tf.dispose(result.optimizerWeights.map((w) => w.tensor));
     }
     return {
       outcome: result.outcome,

@@ -46,6 +46,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Set when outcome is 'diverged': what happened. */
   message: string | null;
+  /** Adam's state at the end (copies the caller disposes), so that a finished run can be resumed exactly. */
+  optimizerWeights: NamedTensor[];
 }
 
 /** Learning rate for a batch: constant, or cosine from lr to finalLr over all batches of all epochs. */
@@ -105,6 +107,7 @@ export class Trainer {
     let best: { loss: number; weights: tf.Tensor[] } | null = null;
     let sinceBest = 0;
     let epochsDone = startEpoch;
+    let finalOptimizer: NamedTensor[] = [];
     const t0 = performance.now();
     let seqDone = 0;
 
@@ -178,11 +181,13 @@ export class Trainer {
           }
         }
       }
+      const live = await optimizer.getWeights();
+      finalOptimizer = live.map((w, i) => ({ name: w.name, tensor: i === 0 ? w.tensor : tf.clone(w.tensor) }));
     } finally {
       disposeAll(lastGood);
       disposeAll(best?.weights ?? null);
       optimizer.dispose();
     }
-    return { outcome, epochsDone, history, message };
+    return { outcome, epochsDone, history, message, optimizerWeights: finalOptimizer };
   }
 }
