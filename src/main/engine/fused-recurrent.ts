@@ -57,7 +57,7 @@ class ShardPool {
   constructor(threads: number) {
     for (let i = 1; i < threads; i++) {
       const { port1, port2 } = new MessageChannel();
-      const ctrl = new Int32Array(new SharedArrayBuffer(8));
+      const ctrl = new Int32Array(new SharedArrayBuffer(12));
       const worker = new Worker(WORKER_URL, { workerData: { module: lstmModule(), port: port2, ctrl: ctrl.buffer }, transferList: [port2] });
       worker.unref();
       port1.unref();
@@ -82,7 +82,10 @@ class ShardPool {
     local();
     return msgs.map((_, i) => {
       const r = this.remotes[i];
-      while (Atomics.load(r.ctrl, 1) === sent[i]) Atomics.wait(r.ctrl, 1, sent[i], 1000);
+      while (Atomics.load(r.ctrl, 1) === sent[i]) {
+        if (Atomics.load(r.ctrl, 2)) throw new Error('fused recurrent worker: the worker thread stopped');
+        Atomics.wait(r.ctrl, 1, sent[i], 1000);
+      }
       let reply;
       while (!(reply = receiveMessageOnPort(r.port))) Atomics.wait(r.ctrl, 1, sent[i] + 1, 1);
       const m = reply.message as T & { error?: string };
