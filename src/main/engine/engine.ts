@@ -135,6 +135,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
   let stored: StoredSpec;
   let optimizerWeights: NamedTensor[] | null = null;
   let log: string[] = [];
+  let loaded: LoadedSignal;
   if (req.resume) {
     const folder = await loadModelFolder(req.out);
     model = folder.model;
@@ -147,11 +148,16 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
       throw new LabError('bad_argument', `${req.out} has already trained ${folder.spec.epochsDone} epochs; pass more epochs than that to resume`);
     }
     stored = { ...folder.spec, train };
+    loaded = await loadSignal(stored.source).catch((e) => {
+      tf.dispose(optimizerWeights?.map((w) => w.tensor) ?? []);
+      model.dispose();
+      throw e;
+    });
   } else {
     if (!req.source) throw new LabError('bad_argument', 'Training needs a signal: a preset or a WAV file');
     const modelSpec = parseModelSpec(req.model ?? {});
     const train = parseOrThrow(trainConfigSchema, req.config ?? {}, 'training settings');
-    const loaded = await loadSignal(req.source);
+    loaded = await loadSignal(req.source);
     stored = {
       format: MODEL_FORMAT,
       version: MODEL_FORMAT_VERSION,
@@ -171,15 +177,14 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     };
     model = buildModel(modelSpec, train.seed);
   }
-  const impl = chooseImpl(req.impl ?? 'auto', stored.model, backend.tfBackend);
-  req.onBackend?.(backend, impl);
-  const loaded = await loadSignal(stored.source);
-  const dataset = new WindowDataset(normalise(loaded.samples, stored.normalisation), stored.train.window, stored.train);
-  const lossScale = stored.normalisation.scale ** 2;
-  const { history } = parseTrainingLog(log);
-  const batchLog: string[] = [];
 
   try {
+    const impl = chooseImpl(req.impl ?? 'auto', stored.model, backend.tfBackend);
+    req.onBackend?.(backend, impl);
+    const dataset = new WindowDataset(normalise(loaded.samples, stored.normalisation), stored.train.window, stored.train);
+    const lossScale = stored.normalisation.scale ** 2;
+    const { history } = parseTrainingLog(log);
+    const batchLog: string[] = [];
     const trainer = new Trainer({
       model,
       cell: stored.model.type,
