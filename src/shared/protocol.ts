@@ -39,7 +39,6 @@ export const commandArgs = {
     /** The caller's id for this run: chunk events carry it, so a client knows its own among others'. */
     runId: z.string().max(100).optional(),
   }),
-  'generate.cancel': z.object({ runId: z.string() }),
   'models.list': z.object({}),
   'models.get': z.object({ name: modelNameSchema }),
   'models.delete': z.object({ name: modelNameSchema }),
@@ -85,7 +84,6 @@ export const commandResults = {
     truth: f32.nullable(),
     sampleRate: z.number(),
   }),
-  'generate.cancel': z.object({ cancelled: z.boolean() }),
   'models.list': z.object({ models: z.array(modelSummarySchema) }),
   'models.get': z.object({ summary: modelSummarySchema, history: z.array(epochRecordSchema), batchLosses: f32 }),
   'models.delete': z.object({ deleted: z.boolean() }),

@@ -108,9 +108,6 @@ export class LabService {
         });
         return { runId, samples: r.samples, state: r.state, primeSamples: r.primeSamples, truth: r.truth, sampleRate: r.sampleRate };
       }
-      case 'generate.cancel':
-        parseCommandArgs(command, rawArgs);
-        return { cancelled: false }; // generation is synchronous and short; nothing to cancel
       case 'models.list': {
         parseCommandArgs(command, rawArgs);
         const names = await fs.readdir(this.o.modelsDir).catch(() => [] as string[]);
