@@ -75,16 +75,12 @@ export function App({ client }: { client: LabClient }) {
     const offs = [
       client.on('train.progress', (p) => {
         if (p.runId !== trainingRun.current) return;
-        setTraining((t) => {
-          const e = p.progress;
-          if (e.type === 'batch') return { ...t, last: e, batchLosses: [...t.batchLosses, e.loss] };
-          if (e.type === 'epoch') {
-            emitAppEvent('training-progress', { epoch: e.epoch, devLoss: e.devLoss });
-            return { ...t, epochs: [...t.epochs, { epoch: e.epoch, devLoss: e.devLoss, trainLoss: e.trainLoss, atBatch: t.batchLosses.length }] };
-          }
-          return t;
-        });
-        if (p.progress.type === 'notice') showError(p.progress.message);
+        const e = p.progress;
+        if (e.type === 'batch') setTraining((t) => ({ ...t, last: e, batchLosses: [...t.batchLosses, e.loss] }));
+        else if (e.type === 'epoch') {
+          setTraining((t) => ({ ...t, epochs: [...t.epochs, { epoch: e.epoch, devLoss: e.devLoss, trainLoss: e.trainLoss, atBatch: t.batchLosses.length }] }));
+          emitAppEvent('training-progress', { epoch: e.epoch, devLoss: e.devLoss });
+        } else showError(e.message);
       }),
       client.on('train.done', (d) => {
         if (d.runId !== trainingRun.current) return;

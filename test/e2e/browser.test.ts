@@ -79,10 +79,11 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     await page.fill('[data-testid=max-windows]', '2048');
     await page.click('[data-testid=train]');
     await waitForAppEvent(page, 'training-progress');
-    expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBeGreaterThan(0);
     const done = await waitForAppEvent(page, 'training-done');
     expect(done.outcome).toBe('completed');
-    expect(Number(await page.getAttribute('[data-testid=loss-chart]', 'data-points'))).toBe(16);
+    // 2,048 windows in batches of 128: one point per batch once React has rendered the last one.
+    await expect.poll(() => page.getAttribute('[data-testid=loss-chart]', 'data-points')).toBe('16');
     await expect.poll(() => page.textContent('[data-testid=metrics]')).toMatch(/test MSE[\s\S]*noise floor[\s\S]*0\.0004/);
     await page.screenshot({ path: path.join(RESULTS, 'e2e-trained.png') });
 
@@ -91,8 +92,8 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     await page.click('[data-testid=generate]');
     expect((await waitForAppEvent(page, 'generation-done')).samples).toBe(88200);
     await waitForAppEvent(page, 'signal-shown', { label: 'generated' });
-    expect(await page.getAttribute('[data-testid=waveform-generated]', 'data-samples')).toBe('88200');
-    expect(Number(await page.getAttribute('[data-testid=generation-chart]', 'data-points'))).toBe(88300);
+    await expect.poll(() => page.getAttribute('[data-testid=waveform-generated]', 'data-samples')).toBe('88200');
+    await expect.poll(() => page.getAttribute('[data-testid=generation-chart]', 'data-points')).toBe('88300');
 
     await page.click('[data-testid=play]');
     const played = await waitForAppEvent(page, 'playback-started');
