@@ -121,9 +121,8 @@ export class LabService {
       }
       case 'models.get': {
         const { name } = parseCommandArgs(command, rawArgs);
-        const spec = await readStoredSpec(this.modelDir(name)).catch(() => {
-          throw new LabError('not_found', `No model named "${name}"`);
-        });
+        if (!(await fs.stat(this.modelDir(name)).catch(() => null))) throw new LabError('not_found', `No model named "${name}"`);
+        const spec = await readStoredSpec(this.modelDir(name)); // a damaged folder says what is wrong with it
         const lines = (await fs.readFile(path.join(this.modelDir(name), 'training-log.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
         const { history, batchLosses } = parseTrainingLog(lines);
         return { summary: summarise(name, spec), history, batchLosses: Float32Array.from(batchLosses) };
