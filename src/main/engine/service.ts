@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { LabError, toErrorData } from '../../shared/errors';
 import type { CommandName, CommandResult, EventName, EventPayload, ModelSummary, ParsedUiSource } from '../../shared/protocol';
-import { parseCommandArgs } from '../../shared/protocol';
+import { parseCommandArgs, PROTOCOL_VERSION } from '../../shared/protocol';
 import type { SignalSource } from '../../shared/contract';
 import { PRESETS } from '../../shared/signals/generators';
 import { encodeWav } from '../../shared/signals/wav';
@@ -59,7 +59,7 @@ export class LabService {
         parseCommandArgs(command, rawArgs);
         const b = await initBackend(this.o.backend);
         return {
-          protocol: 1,
+          protocol: PROTOCOL_VERSION,
           backend: b.name,
           backendsSkipped: b.skipped,
           presets: Object.values(PRESETS).map((p) => ({ name: p.name, description: p.description })),
