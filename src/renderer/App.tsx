@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
 import { encodeWav } from '../shared/signals/wav';
+import { rms } from '../shared/dsp/spectrum';
 import { emitAppEvent } from './app-events';
 import { SamplePlayer } from './audio/player';
 import { GenerationPanel, type GenerationView } from './features/generation/GenerationPanel';
@@ -256,7 +257,7 @@ export function App({ client }: { client: LabClient }) {
             onChoose={setChoice}
             onError={showError}
             onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
-            onRecorded={(samples, sampleRate) => emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: Math.sqrt(samples.reduce((a, v) => a + v * v, 0) / samples.length) })}
+            onRecorded={(samples, sampleRate) => emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: rms(samples) })}
           />
           <TrainingPanel backend={backend} view={training} onTrain={(s) => void train(s)} onCancel={() => training.runId && void guard(() => client.call('train.cancel', { runId: training.runId! }))} onResume={(n, e) => void resume(n, e)} />
         </div>
