@@ -125,28 +125,32 @@ export function App({ client }: { client: LabClient }) {
     };
   }, [choice, client, guard]);
 
+  const newRunId = () => `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+  // The run id is chosen here and listened for before the call: the first progress events can
+  // arrive before the engine's reply.
   const train = async (s: TrainSettings) => {
     const units = s.units.split(',').map((u) => Number(u.trim()));
+    const runId = (trainingRun.current = newRunId());
+    setTraining({ ...emptyTraining, runId, name: s.name });
     const r = await guard(() =>
       client.call('train.start', {
         name: s.name,
         source: choice.source,
         model: { type: s.type, units },
         config: { window: s.window, batchSize: s.batchSize, learningRate: s.learningRate, epochs: s.epochs, split: s.split, seed: s.seed, maxTrainWindows: s.maxTrainWindows },
+        runId,
       }),
     );
-    if (r) {
-      trainingRun.current = r.runId;
-      setTraining({ ...emptyTraining, runId: r.runId, name: s.name });
-    }
+    if (!r) setTraining((t) => (t.runId === runId ? { ...t, runId: null } : t));
   };
 
   const resume = async (name: string, epochs: number) => {
-    const r = await guard(() => client.call('train.resume', { name, epochs }));
-    if (r) {
-      trainingRun.current = r.runId;
-      setTraining((t) => ({ ...t, runId: r.runId, name, done: null }));
-    }
+    const before = training;
+    const runId = (trainingRun.current = newRunId());
+    setTraining((t) => ({ ...t, runId, name, done: null }));
+    const r = await guard(() => client.call('train.resume', { name, epochs, runId }));
+    if (!r) setTraining((t) => (t.runId === runId ? before : t)); // e.g. already trained that many epochs
   };
 
   const open = async (name: string) => {
@@ -164,8 +168,6 @@ export function App({ client }: { client: LabClient }) {
       });
     }
   };
-
-  const newRunId = () => `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
   const generate = async (model: string, prime: number, length: number) => {
     setBusy(true);

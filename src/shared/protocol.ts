@@ -27,8 +27,10 @@ export const commandArgs = {
     model: modelSpecSchema.partial().default({}),
     config: trainConfigSchema.partial().default({}),
     backend: z.string().optional(),
+    /** The caller's id for this run: progress events may arrive before the reply, and carry it. */
+    runId: z.string().max(100).optional(),
   }),
-  'train.resume': z.object({ name: modelNameSchema, epochs: z.number().int().min(1).optional() }),
+  'train.resume': z.object({ name: modelNameSchema, epochs: z.number().int().min(1).optional(), runId: z.string().max(100).optional() }),
   'train.cancel': z.object({ runId: z.string() }),
   'generate.start': z.object({
     name: modelNameSchema,

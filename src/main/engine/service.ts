@@ -80,13 +80,13 @@ export class LabService {
         this.checkIdle();
         await fs.mkdir(this.o.modelsDir, { recursive: true });
         const source = await this.storeSource(a.name, a.source);
-        return this.startTraining(a.name, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name) });
+        return this.startTraining(a.name, a.runId, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name) });
       }
       case 'train.resume': {
         const a = parseCommandArgs(command, rawArgs);
         this.checkIdle();
         await readStoredSpec(this.modelDir(a.name));
-        return this.startTraining(a.name, { resume: true, config: a.epochs ? { epochs: a.epochs } : {}, backend: this.o.backend, out: this.modelDir(a.name) });
+        return this.startTraining(a.name, a.runId, { resume: true, config: a.epochs ? { epochs: a.epochs } : {}, backend: this.o.backend, out: this.modelDir(a.name) });
       }
       case 'train.cancel': {
         const { runId } = parseCommandArgs(command, rawArgs);
@@ -154,8 +154,8 @@ export class LabService {
     return { kind: 'wav', path: file, sampleRate: source.sampleRate };
   }
 
-  private startTraining(name: string, req: Omit<Parameters<typeof train>[0], 'signal' | 'onEvent'>): { runId: string } {
-    const runId = `train-${++this.runs}`;
+  private startTraining(name: string, wantedRunId: string | undefined, req: Omit<Parameters<typeof train>[0], 'signal' | 'onEvent'>): { runId: string } {
+    const runId = wantedRunId ?? `train-${++this.runs}`;
     const controller = new AbortController();
     this.training = { runId, name, controller };
     void train({ ...req, signal: controller.signal, onEvent: (progress) => this.o.emit('train.progress', { runId, name, progress }) })
