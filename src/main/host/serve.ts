@@ -5,6 +5,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toErrorData } from '../../shared/errors';
@@ -55,10 +56,31 @@ function sameToken(a: string | null | undefined, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function tokenOf(req: IncomingMessage): { fromQuery: string | null; fromCookie: string | null } {
-  const url = new URL(req.url ?? '/', 'http://x');
+/** The path (percent-decoded) and query of a request target; null when it is not an origin-form path. */
+export function parseTarget(url: string | undefined): { path: string; query: URLSearchParams } | null {
+  // Parsed by hand: `new URL()` throws on targets like "//", and a throw must never reach the process.
+  if (!url || !url.startsWith('/')) return null;
+  const q = url.indexOf('?');
+  const raw = q < 0 ? url : url.slice(0, q);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0')) return null;
+  return { path: decoded, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
+}
+
+function tokenOf(req: IncomingMessage, query: URLSearchParams): { fromQuery: string | null; fromCookie: string | null } {
   const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).find(([k]) => k === COOKIE);
-  return { fromQuery: url.searchParams.get('token'), fromCookie: cookie ? decodeURIComponent(cookie[1] ?? '') : null };
+  let fromCookie: string | null = null;
+  try {
+    fromCookie = cookie ? decodeURIComponent(cookie[1] ?? '') : null;
+  } catch {
+    fromCookie = null; // not percent-encoding: not our cookie
+  }
+  return { fromQuery: query.get('token'), fromCookie };
 }
 
 export async function startServer(o: ServeOptions): Promise<LabServer> {
@@ -73,52 +95,70 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
   const supervisor = new EngineSupervisor({ modelsDir: o.modelsDir, backend: o.backend, env: o.engineEnv });
   await supervisor.start();
 
-  const server = createServer((req, res) => void serveHttp(req, res));
+  const server = createServer((req, res) => {
+    // A bad request costs one error reply (or one closed socket), never the process.
+    serveHttp(req, res).catch((e: unknown) => {
+      process.stderr.write(`sequence-lab: HTTP ${req.method} failed: ${(e as Error).message}\n`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal error\n');
+      else res.destroy();
+    });
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
   const clients = new Set<WebSocket>();
 
+  function plain(res: ServerResponse, status: number, text: string): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end(text);
+  }
+
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { fromQuery, fromCookie } = tokenOf(req);
+    const target = parseTarget(req.url);
+    if (!target) return plain(res, 400, 'Bad request: the path is not a valid URL path\n');
+    const { fromQuery, fromCookie } = tokenOf(req, target.query);
     const ok = sameToken(fromQuery, token) || sameToken(fromCookie, token);
     if (!ok) {
-      res.writeHead(fromQuery || fromCookie ? 403 : 401, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(fromQuery || fromCookie ? 'Forbidden: wrong token\n' : 'Unauthorized: open the URL with ?token=... that `sequence-lab serve` printed\n');
-      return;
+      if (fromQuery || fromCookie) return plain(res, 403, 'Forbidden: wrong token\n');
+      return plain(res, 401, 'Unauthorized: open the URL with ?token=... that `sequence-lab serve` printed\n');
     }
     const headers: Record<string, string> = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
     if (sameToken(fromQuery, token)) headers['set-cookie'] = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/favicon.ico') {
+    if (target.path === '/favicon.ico') {
       res.writeHead(204, headers).end();
       return;
     }
-    let rel = decodeURIComponent(url.pathname);
-    if (rel === '/' || rel === '') rel = '/index.html';
+    const rel = target.path === '/' ? '/index.html' : target.path;
     const file = path.resolve(staticDir, '.' + rel);
-    if (!file.startsWith(staticDir + path.sep)) {
-      res.writeHead(404).end();
-      return;
-    }
+    if (!file.startsWith(staticDir + path.sep)) return plain(res, 404, 'Not found\n');
+    let body: Buffer;
     try {
-      const body = await fs.readFile(file);
-      res.writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
+      body = await fs.readFile(file);
     } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+      return plain(res, 404, 'Not found\n');
     }
+    res.writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.end(body);
   }
 
-  server.on('upgrade', (req, socket, head) => {
-    const { fromQuery, fromCookie } = tokenOf(req);
-    const origin = req.headers.origin;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without an error listener: a reset here would end the process.
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
-    if (!sameToken(fromQuery, token) && !sameToken(fromCookie, token)) return refuse(fromQuery || fromCookie ? 403 : 401, fromQuery || fromCookie ? 'Forbidden' : 'Unauthorized');
-    // A page from another site may not drive the engine: the Origin must be the page this server served.
-    if (origin && origin !== `http://${req.headers.host}`) return refuse(403, 'Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    try {
+      const target = parseTarget(req.url);
+      if (!target) return refuse(400, 'Bad Request');
+      if (target.path !== '/ws') return refuse(404, 'Not Found');
+      const { fromQuery, fromCookie } = tokenOf(req, target.query);
+      const origin = req.headers.origin;
+      if (!sameToken(fromQuery, token) && !sameToken(fromCookie, token)) return refuse(fromQuery || fromCookie ? 403 : 401, fromQuery || fromCookie ? 'Forbidden' : 'Unauthorized');
+      // A page from another site may not drive the engine: the Origin must be the page this server served.
+      if (origin && origin !== `http://${req.headers.host}`) return refuse(403, 'Forbidden');
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    } catch (e) {
+      process.stderr.write(`sequence-lab: WebSocket upgrade failed: ${(e as Error).message}\n`);
+      refuse(500, 'Internal Server Error');
+    }
   });
 
   function reply(ws: WebSocket, r: Response): void {

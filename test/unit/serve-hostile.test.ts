@@ -1,0 +1,242 @@
+// Hostile input against the browser-mode server: requests that used to end the process, connections
+// that could reach the engine from another page, a client that stops reading, and a seeded fuzz of
+// HTTP and WebSocket bytes. Whatever comes in, the server answers or closes that one connection, and
+// afterwards still answers a well-formed engine.info and models.list.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startServer, type LabServer } from '../../src/main/host/serve';
+import { decodeFrame, encodeFrame } from '../../src/shared/wire';
+import { ensureWebBuilt, useBackend } from './helpers';
+
+let server: LabServer;
+let models: string;
+
+interface RawReply {
+  /** The status code of the first response line; null when the server closed without answering. */
+  status: number | null;
+  head: string;
+  body: string;
+}
+
+/** Sends raw bytes (no client-side clean-up of paths or headers) and reads until the server closes. */
+function rawHttp(request: string | Buffer, timeoutMs = 5000): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`No answer within ${timeoutMs} ms to ${JSON.stringify(String(request).slice(0, 80))}`));
+    }, timeoutMs);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => {}); // a reset counts as the server closing this connection
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head, body = ''] = text.split('\r\n\r\n', 2);
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      resolve({ status: m ? Number(m[1]) : null, head, body });
+    });
+    socket.write(request);
+  });
+}
+
+function get(target: string, headers: Record<string, string> = {}): Promise<RawReply> {
+  const all = { host: `127.0.0.1:${server.port}`, connection: 'close', ...headers };
+  return rawHttp(`GET ${target} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+}
+
+let nextId = 1;
+
+/** One request over a fresh `ws`-free connection; resolves with the response frame. */
+async function ask(command: string, args: unknown = {}): Promise<{ ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } }> {
+  const c = await RawWs.open();
+  try {
+    const id = nextId++;
+    c.send(2, Buffer.from(encodeFrame({ kind: 'request', id, command, args })));
+    for (;;) {
+      const f = await c.next();
+      if (f.opcode !== 2) throw new Error(`Expected a binary frame, got opcode ${f.opcode}`);
+      const m = decodeFrame(f.payload) as { kind: string; id?: number; ok: boolean };
+      if (m.kind === 'response' && m.id === id) return m;
+    }
+  } finally {
+    c.socket.destroy();
+  }
+}
+
+/** The server answers both read-only commands: it and its engine are alive. */
+async function expectServing(): Promise<void> {
+  const info = await ask('engine.info');
+  expect(info.ok).toBe(true);
+  expect(info.result!.backend).toBe('wasm');
+  const list = await ask('models.list');
+  expect(list.ok).toBe(true);
+  expect(Array.isArray(list.result!.models)).toBe(true);
+}
+
+interface WsFrame {
+  opcode: number;
+  payload: Buffer;
+}
+
+/** A WebSocket client on a raw socket: it sends any bytes, and parses the server's (unmasked) frames. */
+class RawWs {
+  private buf = Buffer.alloc(0);
+  private readonly frames: WsFrame[] = [];
+  private waiter: (() => void) | null = null;
+  closed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.parse();
+      this.waiter?.();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+  }
+
+  /** Opens /ws with the token, this server's Host and Origin unless overridden. */
+  static open(o: { target?: string; headers?: Record<string, string> } = {}): Promise<RawWs> {
+    const host = `127.0.0.1:${server.port}`;
+    const headers: Record<string, string> = {
+      host,
+      origin: `http://${host}`,
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+      ...o.headers,
+    };
+    const request = `GET ${o.target ?? `/ws?token=${server.token}`} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      let head = Buffer.alloc(0);
+      const onData = (d: Buffer) => {
+        head = Buffer.concat([head, d]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        socket.off('data', onData);
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head.toString('latin1'))?.[1]);
+        if (status !== 101) {
+          socket.destroy();
+          return reject(Object.assign(new Error(`Upgrade refused: HTTP ${status}`), { status }));
+        }
+        const ws = new RawWs(socket);
+        ws.buf = head.subarray(end + 4);
+        ws.parse();
+        resolve(ws);
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+      socket.once('close', () => reject(Object.assign(new Error('Closed during the upgrade'), { status: null })));
+      socket.write(request);
+    });
+  }
+
+  private parse(): void {
+    for (;;) {
+      const b = this.buf;
+      if (b.length < 2) return;
+      let len = b[1] & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        if (b.length < 4) return;
+        len = b.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (b.length < 10) return;
+        len = Number(b.readBigUInt64BE(2));
+        at = 10;
+      }
+      if (b.length < at + len) return;
+      this.frames.push({ opcode: b[0] & 0x0f, payload: b.subarray(at, at + len) });
+      this.buf = b.subarray(at + len);
+    }
+  }
+
+  /** The next frame from the server; rejects when the connection closes first. */
+  async next(timeoutMs = 10_000): Promise<WsFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.shift();
+      if (f) return f;
+      if (this.closed) throw new Error('The server closed the connection');
+      if (Date.now() > deadline) throw new Error('No frame from the server in time');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, deadline - Date.now() + 1);
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = null;
+          r();
+        };
+      });
+    }
+  }
+
+  /** Resolves with the close code the server sent (null: the socket ended without a close frame). */
+  async closeCode(timeoutMs = 10_000): Promise<number | null> {
+    for (;;) {
+      let f: WsFrame;
+      try {
+        f = await this.next(timeoutMs);
+      } catch (e) {
+        if (this.closed) return null;
+        throw e;
+      }
+      if (f.opcode === 8) return f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null;
+    }
+  }
+
+  /** Writes one client frame: masked unless told otherwise; `declaredLength` may lie about the payload. */
+  send(opcode: number, payload: Buffer, o: { fin?: boolean; mask?: boolean; rsv?: number; declaredLength?: number } = {}): void {
+    const len = o.declaredLength ?? payload.length;
+    const mask = o.mask ?? true;
+    const head: number[] = [((o.fin ?? true) ? 0x80 : 0) | ((o.rsv ?? 0) << 4) | opcode];
+    const m = mask ? 0x80 : 0;
+    if (len < 126) head.push(m | len);
+    else if (len < 65536) head.push(m | 126, len >> 8, len & 0xff);
+    else {
+      const l = Buffer.alloc(8);
+      l.writeBigUInt64BE(BigInt(len));
+      head.push(m | 127, ...l);
+    }
+    const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+    const body = mask ? Buffer.from(payload.map((x, i) => x ^ key[i % 4])) : payload;
+    this.socket.write(Buffer.concat([Buffer.from(head), mask ? key : Buffer.alloc(0), body]));
+  }
+}
+
+describe('browser-mode server under hostile input', () => {
+  beforeAll(async () => {
+    await useBackend();
+    const staticDir = await ensureWebBuilt();
+    models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-hostile-'));
+    server = await startServer({ staticDir, modelsDir: models, backend: 'wasm', port: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    if (models) await fs.rm(models, { recursive: true, force: true });
+  });
+
+  it('answers paths and cookies that are not valid URLs or percent-encoding, and keeps serving', async () => {
+    expect((await get('//')).status).toBeOneOf([401, 404]);
+    expect((await get('/', { cookie: 'seqlab_token=%' })).status).toBe(401);
+    expect((await get(`/%zz?token=${server.token}`)).status).toBe(400);
+    expect((await get('http://127.0.0.1/')).status).toBe(400);
+    await expectServing();
+  });
+
+  it('answers WebSocket upgrades to such paths with one refusal, and keeps serving', async () => {
+    await expect(RawWs.open({ target: '//' })).rejects.toMatchObject({ status: 404 });
+    await expect(RawWs.open({ target: `/%zz?token=${server.token}` })).rejects.toMatchObject({ status: 400 });
+    await expect(RawWs.open({ target: '/ws', headers: { cookie: 'seqlab_token=%' } })).rejects.toMatchObject({ status: 401 });
+    await expectServing();
+  });
+});
