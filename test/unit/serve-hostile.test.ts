@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServer, type LabServer } from '../../src/main/host/serve';
+import { MAX_FRAME_BYTES } from '../../src/shared/limits';
 import { decodeFrame, encodeFrame } from '../../src/shared/wire';
 import { ensureWebBuilt, useBackend } from './helpers';
 
@@ -238,5 +239,29 @@ describe('browser-mode server under hostile input', () => {
     await expect(RawWs.open({ target: `/%zz?token=${server.token}` })).rejects.toMatchObject({ status: 400 });
     await expect(RawWs.open({ target: '/ws', headers: { cookie: 'seqlab_token=%' } })).rejects.toMatchObject({ status: 401 });
     await expectServing();
+  });
+
+  it('closes one connection on a WebSocket protocol error (invalid UTF-8, oversize frame), and keeps serving', async () => {
+    const bad = await RawWs.open();
+    bad.send(1, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])); // a text frame that is not UTF-8
+    expect(await bad.closeCode()).toBe(1007);
+    const big = await RawWs.open();
+    big.send(2, Buffer.alloc(0), { declaredLength: MAX_FRAME_BYTES + 1 }); // the header alone is enough
+    expect(await big.closeCode()).toBe(1009);
+    await expectServing();
+  });
+
+  it('answers frames it cannot use with an error reply on the same connection', async () => {
+    const c = await RawWs.open();
+    const reply = async () => decodeFrame((await c.next()).payload) as { id: number; ok: boolean; error: { code: string; message: string } };
+    c.send(1, Buffer.from('{"kind":"request","id":1,"command":"engine.info","args":{}}'));
+    expect(await reply()).toMatchObject({ id: -1, ok: false, error: { code: 'bad_message', message: /binary frame/ } });
+    c.send(2, Buffer.from([9, 0, 0, 0, 0x7b])); // declares 9 bytes of JSON, holds 1
+    expect(await reply()).toMatchObject({ id: -1, ok: false, error: { code: 'bad_message', message: /declares 9 bytes/ } });
+    c.send(2, Buffer.from(encodeFrame({ kind: 'request', id: 7, command: 'engine.info' })));
+    expect(await reply()).toMatchObject({ id: 7, ok: false, error: { code: 'bad_message', message: /Malformed message/ } });
+    c.send(2, Buffer.from(encodeFrame({ kind: 'event', event: 'engine.status', payload: {} })));
+    expect(await reply()).toMatchObject({ id: -1, ok: false, error: { code: 'bad_message', message: /requests, not events/ } });
+    c.socket.destroy();
   });
 });

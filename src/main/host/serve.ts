@@ -7,8 +7,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { toErrorData } from '../../shared/errors';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { LabError, toErrorData } from '../../shared/errors';
+import { MAX_FRAME_BYTES } from '../../shared/limits';
 import { isCommandName, parseMessage, type Response } from '../../shared/protocol';
 import { decodeFrame, encodeFrame } from '../../shared/wire';
 import { EngineSupervisor } from './engine-supervisor';
@@ -103,7 +104,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       else res.destroy();
     });
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const clients = new Set<WebSocket>();
 
   function plain(res: ServerResponse, status: number, text: string): void {
@@ -162,33 +163,55 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
   });
 
   function reply(ws: WebSocket, r: Response): void {
-    if (ws.readyState === ws.OPEN) ws.send(encodeFrame(r));
+    if (ws.readyState !== ws.OPEN) return;
+    try {
+      ws.send(encodeFrame(r));
+    } catch (e) {
+      process.stderr.write(`sequence-lab: could not send response ${r.id}: ${(e as Error).message}\n`);
+    }
   }
 
   function onConnection(ws: WebSocket): void {
     clients.add(ws);
     ws.on('close', () => clients.delete(ws));
-    ws.on('message', (data, isBinary) => {
-      let id = -1;
-      void (async () => {
-        try {
-          if (!isBinary) throw Object.assign(new Error('Expected a binary frame'), { code: 'bad_message' });
-          const m = parseMessage(decodeFrame(data as Buffer));
-          if (m.kind !== 'request') throw Object.assign(new Error(`Clients send requests, not ${m.kind}s`), { code: 'bad_message' });
-          id = m.id;
-          if (!isCommandName(m.command)) throw Object.assign(new Error(`Unknown command "${m.command}"`), { code: 'bad_message' });
-          const result = await supervisor.forward(m.command, m.args);
-          reply(ws, { kind: 'response', id, ok: true, result });
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          reply(ws, { kind: 'response', id, ok: false, error: code ? { code, message: (e as Error).message } : toErrorData(e) });
-        }
-      })();
-    });
+    // Protocol errors (invalid UTF-8, a frame over maxPayload, a bad opcode): ws closes this connection
+    // with the matching code (1007, 1009, 1002) and the client is told; without a listener the
+    // 'error' event would end the process.
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data, isBinary) => void handle(ws, data, isBinary));
+  }
+
+  async function handle(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
+    let id = -1;
+    try {
+      if (!isBinary) throw new LabError('bad_message', 'Expected a binary frame (see src/shared/wire.ts), got a text frame');
+      const decoded = decodeFrame(data as Buffer);
+      // Answer under the caller's id whenever it gave one, even if the rest of the message is wrong.
+      const claimed = (decoded as { id?: unknown } | null)?.id;
+      if (Number.isInteger(claimed)) id = claimed as number;
+      let m;
+      try {
+        m = parseMessage(decoded);
+      } catch (e) {
+        throw new LabError('bad_message', (e as Error).message);
+      }
+      if (m.kind !== 'request') throw new LabError('bad_message', `Clients send requests, not ${m.kind}s`);
+      if (!isCommandName(m.command)) throw new LabError('bad_message', `Unknown command "${m.command}"`);
+      const result = await supervisor.forward(m.command, m.args);
+      reply(ws, { kind: 'response', id, ok: true, result });
+    } catch (e) {
+      reply(ws, { kind: 'response', id, ok: false, error: toErrorData(e) });
+    }
   }
 
   supervisor.on((e) => {
-    const frame = encodeFrame({ kind: 'event', event: e.event, payload: e.payload });
+    let frame: ArrayBuffer;
+    try {
+      frame = encodeFrame({ kind: 'event', event: e.event, payload: e.payload });
+    } catch (err) {
+      process.stderr.write(`sequence-lab: could not encode a ${e.event} event: ${(err as Error).message}\n`);
+      return;
+    }
     for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(frame);
   });
 
