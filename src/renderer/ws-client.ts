@@ -11,15 +11,22 @@ import {
   type EventName,
   type EventPayload,
 } from '../shared/protocol';
+import { MAX_FRAME_BYTES } from '../shared/limits';
 import { LabCallError, type LabClient } from './lab-client';
 
 type Listener = (payload: unknown) => void;
+
+/** Reconnect delays after the server closes the connection: doubling, up to a cap. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 10_000;
 
 export class WebSocketLabClient implements LabClient {
   readonly transport = 'browser';
   private ws: WebSocket | null = null;
   private opened: Promise<WebSocket> | null = null;
   private nextId = 1;
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private retryMs = RETRY_FIRST_MS;
   private readonly pending = new Map<number, { command: CommandName; resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private readonly listeners = new Map<string, Set<Listener>>();
 
@@ -39,18 +46,32 @@ export class WebSocketLabClient implements LabClient {
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => {
         this.ws = ws;
+        this.retryMs = RETRY_FIRST_MS;
         resolve(ws);
       };
       ws.onerror = () => reject(new LabCallError('engine_unreachable', 'Cannot reach the engine server (is `sequence-lab serve` running, and is the token right?)'));
-      ws.onclose = () => {
+      ws.onclose = (e) => {
         this.ws = null;
         this.opened = null;
-        for (const [, p] of this.pending) p.reject(new LabCallError('engine_unreachable', 'The connection to the engine server closed'));
+        // The server says why it closed (a frame too large, a client too slow to read): pass it on.
+        const why = e.reason ? `: ${e.reason}` : e.code === 1006 ? '' : ` (code ${e.code})`;
+        for (const [, p] of this.pending) p.reject(new LabCallError('engine_unreachable', `The connection to the engine server closed${why}`));
         this.pending.clear();
+        this.reconnectLater();
       };
       ws.onmessage = (e) => this.receive(e.data as ArrayBuffer);
     });
     return this.opened;
+  }
+
+  /** Event streams (training progress, engine status) must survive a dropped connection: reopen it. */
+  private reconnectLater(): void {
+    if (this.retry || ![...this.listeners.values()].some((set) => set.size > 0)) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.connect().catch(() => {}); // a failure closes too, and schedules the next try
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
 
   private receive(data: ArrayBuffer): void {
@@ -84,11 +105,18 @@ export class WebSocketLabClient implements LabClient {
   }
 
   async call<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResult<C>> {
-    const ws = await this.connect();
     const id = this.nextId++;
+    const frame = encodeFrame({ kind: 'request', id, command, args });
+    // The server closes the connection on a larger message (1009); say why here instead.
+    if (frame.byteLength > MAX_FRAME_BYTES) {
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+      throw new LabCallError('bad_argument', `The ${command} request is ${mb(frame.byteLength)}; the engine server takes at most ${mb(MAX_FRAME_BYTES)} per message`);
+    }
+    const ws = await this.connect();
+    if (ws.readyState !== WebSocket.OPEN) throw new LabCallError('engine_unreachable', 'The connection to the engine server closed');
     return new Promise((resolve, reject) => {
       this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
-      ws.send(encodeFrame({ kind: 'request', id, command, args }));
+      ws.send(frame);
     });
   }
 

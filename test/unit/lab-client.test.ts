@@ -7,6 +7,8 @@ import { IpcLabClient, type PreloadLab } from '../../src/renderer/ipc-client';
 import { WebSocketLabClient } from '../../src/renderer/ws-client';
 import { LabCallError } from '../../src/renderer/lab-client';
 import { startServer, type LabServer } from '../../src/main/host/serve';
+import { MAX_FRAME_BYTES, MAX_SIGNAL_SAMPLES, signalTooLong } from '../../src/shared/limits';
+import { encodeFrame } from '../../src/shared/wire';
 import { ensureWebBuilt } from './helpers';
 
 function fakePreload(reply: Awaited<ReturnType<PreloadLab['call']>>) {
@@ -78,6 +80,28 @@ describe('WebSocket transport (renderer side) against the server', () => {
       message: 'mic has a non-finite sample at 1',
     });
     await expect(client.call('models.get', { name: 'missing' })).rejects.toBeInstanceOf(LabCallError);
+  });
+
+  it('refuses a request larger than the server takes, with the sizes, and stays connected', async () => {
+    const client = new WebSocketLabClient(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    expect((await client.call('engine.info', {})).backend).toBe('wasm');
+    const samples = new Float32Array((300 * 2 ** 20) / 4);
+    await expect(client.call('signal.preview', { source: { kind: 'samples', name: 'huge.wav', sampleRate: 44100, samples } })).rejects.toMatchObject({
+      code: 'bad_argument',
+      message: 'The signal.preview request is 300.0 MB; the engine server takes at most 256.0 MB per message',
+    });
+    expect((await client.call('engine.info', {})).backend).toBe('wasm');
+  });
+
+  it('fits the longest signal it accepts into one message, and names a longer one', () => {
+    const samples = new Float32Array(MAX_SIGNAL_SAMPLES);
+    const name = 'n'.repeat(200);
+    const frame = encodeFrame({ kind: 'request', id: 1, command: 'train.start', args: { name: 'm', source: { kind: 'samples', name, sampleRate: 44100, samples } } });
+    expect(frame.byteLength).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(signalTooLong('take.wav', MAX_SIGNAL_SAMPLES)).toBeNull();
+    expect(signalTooLong('take.wav', 70_000_000)).toBe(
+      'take.wav has 70,000,000 samples; the lab takes at most 67,092,480 per signal (256 MB as float32). Cut it shorter first.',
+    );
   });
 
   it('fails calls with a readable error when the token is wrong', async () => {

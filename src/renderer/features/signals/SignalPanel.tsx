@@ -1,6 +1,7 @@
 // Signal: choose a preset (and its parameters) or open a WAV file; see its waveform.
 import { useState } from 'react';
 import type { UiSource } from '../../../shared/protocol';
+import { signalTooLong } from '../../../shared/limits';
 import { decodeWav } from '../../../shared/signals/wav';
 import { PRESETS, type SignalSpec } from '../../../shared/signals/generators';
 import { Waveform } from '../../components/Waveform';
@@ -45,6 +46,8 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
     try {
       const r = await recorder.record(recordSeconds, stop.signal, (s) => setRecording((x) => (x ? { ...x, seconds: s } : x)));
       if (r.samples.length < 2) throw new Error('The recording is empty');
+      const tooLong = signalTooLong('The recording', r.samples.length);
+      if (tooLong) throw new Error(tooLong);
       onRecorded?.(r.samples, r.sampleRate);
       const name = `microphone ${new Date().toLocaleTimeString()}`;
       setNote(`Recorded from the microphone (${name})`);
@@ -59,6 +62,9 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
   const openWav = async (file: File) => {
     try {
       const audio = decodeWav(new Uint8Array(await file.arrayBuffer()), file.name);
+      // Refused here, with the reason, rather than by the server closing the connection.
+      const tooLong = signalTooLong(file.name, audio.samples.length);
+      if (tooLong) return onError(tooLong);
       setNote(`${file.name}: ${audio.channels} channel(s), ${audio.bitDepth}-bit, mixed to mono`);
       onChoose({ source: { kind: 'samples', name: file.name, sampleRate: audio.sampleRate, samples: audio.samples }, label: file.name });
     } catch (e) {
