@@ -5,16 +5,16 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { type SignalSource, type TrainConfigInput, type TrainEvent } from '../shared/contract';
+import { MAX_GENERATE_LENGTH, type SignalSource, type TrainConfigInput, type TrainEvent } from '../shared/contract';
 
 import { dominantFrequency, rms } from '../shared/dsp/spectrum';
 import { LabError, toErrorData } from '../shared/errors';
-import { PRESETS } from '../shared/signals/generators';
+import { findPreset, PRESETS } from '../shared/signals/generators';
 import { encodeWav } from '../shared/signals/wav';
 import { runBench } from './engine/bench';
 import { evaluateFolder, generateFromFolder, train } from './engine/engine';
 import { plotSvg } from './engine/plot';
-import { writeFileAtomic } from './engine/store';
+import { writeFilesAtomic } from './engine/store';
 
 const USAGE = `Usage: sequence-lab <command> [options]
 
@@ -31,6 +31,7 @@ train options:
   --samples N          length of the --preset signal (50001)
   --out DIR            model folder, written at each epoch end (atomic)
   --resume             continue the run in --out (optimizer state included)
+  --overwrite          replace the model already in --out (other folders are never replaced)
   --epochs N           (5)            --seed S          (1)
   --window N           (100)          --batch N         (128)
   --lr X               (0.002)        --final-lr X      cosine decay to X (0.0001; 0 = constant)
@@ -130,6 +131,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     samples: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
+    overwrite: { type: 'boolean' },
     impl: { type: 'string' },
     epochs: { type: 'string' },
     seed: { type: 'string' },
@@ -150,7 +152,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const wav = str(v, 'wav');
   if (!v.resume && !!preset === !!wav) throw new LabError('bad_argument', 'train needs exactly one of --preset NAME or --wav FILE (or --resume)');
   if (v.resume && (preset || wav)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav');
-  if (preset && !PRESETS[preset]) throw new LabError('bad_argument', `Unknown preset "${preset}"; expected one of ${Object.keys(PRESETS).join(', ')}`);
+  if (preset && !findPreset(preset)) throw new LabError('bad_argument', `Unknown preset "${preset}"; expected one of ${Object.keys(PRESETS).join(', ')}`);
   const config: TrainConfigInput = {};
   const set = <K extends keyof TrainConfigInput>(k: K, x: TrainConfigInput[K] | undefined) => {
     if (x !== undefined) config[k] = x;
@@ -198,6 +200,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
       config,
       out,
       resume: !!v.resume,
+      overwrite: !!v.overwrite,
       backend: str(v, 'backend') ?? null,
       signal: controller.signal,
       onEvent: progressPrinter(),
@@ -278,7 +281,9 @@ async function cmdGenerate(argv: string[]): Promise<number> {
   const dir = required(v, 'model');
   const out = required(v, 'out');
   const length = num(v, 'length', true);
-  if (length === undefined || length < 1) throw new LabError('bad_argument', `--length expects a positive integer${length === undefined ? '' : `, got ${length}`}`);
+  if (length === undefined || length < 1 || length > MAX_GENERATE_LENGTH) {
+    throw new LabError('bad_argument', `--length expects an integer from 1 to ${MAX_GENERATE_LENGTH}${length === undefined ? '' : `, got ${length}`}`);
+  }
   const stateIn = str(v, 'state-in');
   const r = await generateFromFolder({
     dir,
@@ -300,10 +305,12 @@ async function cmdGenerate(argv: string[]): Promise<number> {
         `${dir}: ${r.primeSamples.length} primed, ${r.samples.length} generated`,
       )
     : null;
-  await writeFileAtomic(out, wav);
-  if (svg) await writeFileAtomic(str(v, 'plot')!, svg);
   const stateOut = str(v, 'state-out');
-  if (stateOut) await writeFileAtomic(stateOut, new Uint8Array(r.state.buffer, r.state.byteOffset, r.state.byteLength));
+  await writeFilesAtomic([
+    { path: out, data: wav },
+    ...(svg ? [{ path: str(v, 'plot')!, data: svg }] : []),
+    ...(stateOut ? [{ path: stateOut, data: new Uint8Array(r.state.buffer, r.state.byteOffset, r.state.byteLength) }] : []),
+  ]);
   const summary = {
     samples: r.samples.length,
     prime: r.primeSamples.length,

@@ -3,7 +3,7 @@
 // value that arrives from outside is validated with these schemas where it is received.
 import { z } from 'zod';
 import { LabError } from './errors';
-import { signalSpecSchema } from './signals/generators';
+import { findPreset, PRESETS, signalSpecSchema } from './signals/generators';
 
 // ---- Model spec ---------------------------------------------------------------------------
 
@@ -22,6 +22,11 @@ export const modelSpecSchema = z.object({
 });
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 export type ModelSpec = z.output<typeof modelSpecSchema>;
+
+// ---- Limits --------------------------------------------------------------------------------
+
+/** Longest continuation one generate call makes (10 M samples: 40 MB, under 4 min at 16 kHz). */
+export const MAX_GENERATE_LENGTH = 10_000_000;
 
 // ---- Training settings --------------------------------------------------------------------
 
@@ -63,7 +68,11 @@ export type TrainConfig = z.output<typeof trainConfigSchema>;
 
 /** Where the training samples come from. */
 export const signalSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('preset'), name: z.string(), signal: signalSpecSchema.optional() }),
+  z.object({
+    kind: z.literal('preset'),
+    name: z.string().refine((n) => findPreset(n) !== undefined, { message: `unknown preset; expected one of ${Object.keys(PRESETS).join(', ')}` }),
+    signal: signalSpecSchema.optional(),
+  }),
   z.object({ kind: z.literal('wav'), path: z.string(), sampleRate: z.number().int().positive() }),
 ]);
 export type SignalSource = z.infer<typeof signalSourceSchema>;

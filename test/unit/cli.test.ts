@@ -104,7 +104,7 @@ describe('command line', () => {
     [['train', '--preset', 'sine', '--backend', 'quantum', '--out', 'OUT'], /Unknown backend "quantum"/],
     [['eval', '--model', 'NOPE'], /Model folder NOPE does not exist/],
     [['generate', '--model', 'NOPE', '--length', '10', '--out', 'OUT.wav'], /does not exist/],
-    [['generate', '--model', 'NOPE', '--length', '0', '--out', 'OUT.wav'], /--length expects a positive integer/],
+    [['generate', '--model', 'NOPE', '--length', '0', '--out', 'OUT.wav'], /--length expects an integer from 1 to 10000000, got 0/],
   ])('bad input %j: one line naming the problem, exit code 2, nothing written', async (args, message) => {
     const cwd = await fs.mkdtemp(path.join(tmp, 'bad-'));
     const r = spawnSync(BIN, args, { cwd, encoding: 'utf8', env: { ...process.env, SEQUENCE_LAB_BACKEND: 'wasm' } });

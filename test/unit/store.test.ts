@@ -22,7 +22,7 @@ describe('model folders and the train/generate cycle', () => {
     const dir = path.join(tmp, 'cycle');
     await train({ source: shortSine(1500), model: { units: [8, 8] }, config: tiny, out: dir }); // warm caches
     const before = numTensors();
-    const report = await train({ source: shortSine(1500), model: { units: [8, 8] }, config: tiny, out: dir });
+    const report = await train({ source: shortSine(1500), model: { units: [8, 8] }, config: tiny, out: dir, overwrite: true });
     const gen = await generateFromFolder({ dir, length: 200 });
     expect(numTensors()).toBe(before);
 
@@ -97,12 +97,13 @@ describe('model folders and the train/generate cycle', () => {
 
   it('an atomic folder write that fails leaves the old folder whole and no temp folder behind', async () => {
     const dir = path.join(tmp, 'atomic');
-    await writeFolderAtomic(dir, { 'a.txt': 'one' });
+    const spec = JSON.stringify({ format: 'sequence-lab-model' }); // only model folders are ever replaced
+    await writeFolderAtomic(dir, { 'spec.json': spec, 'a.txt': 'one' });
     await expect(writeFolderAtomic(dir, { 'a.txt': 'two', 'no/such/dir.txt': 'x' })).rejects.toThrow(/Could not write/);
     expect(await fs.readFile(path.join(dir, 'a.txt'), 'utf8')).toBe('one');
     expect((await fs.readdir(tmp)).filter((n) => n.includes('.tmp-'))).toEqual([]);
-    await writeFolderAtomic(dir, { 'b.txt': 'three' });
-    expect(await fs.readdir(dir)).toEqual(['b.txt']);
+    await writeFolderAtomic(dir, { 'spec.json': spec, 'b.txt': 'three' });
+    expect((await fs.readdir(dir)).sort()).toEqual(['b.txt', 'spec.json']);
     expect((await fs.readdir(tmp)).filter((n) => n.includes('.old-'))).toEqual([]);
   });
 

@@ -26,7 +26,7 @@ import { generate } from './generator';
 import { canUseFusedRecurrent } from './fused-recurrent';
 import { buildModel, parseModelSpec } from './model';
 import { readWeights } from './recurrent-step';
-import { loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
+import { checkWritableModelFolder, loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
 import { Trainer } from './trainer';
 
 export interface LoadedSignal {
@@ -98,6 +98,8 @@ export interface TrainRequest {
   out: string;
   /** Continue the run saved in `out` (its optimizer state too); `config.epochs` may raise the total. */
   resume?: boolean;
+  /** Replace a model already in `out` (never anything else); without it, such a folder is refused. */
+  overwrite?: boolean;
   backend?: string | null;
   /** 'auto' (default): the fused recurrent op where it applies (see canUseFusedRecurrent), else tfjs-layers. */
   impl?: 'auto' | 'fused' | 'layers';
@@ -155,6 +157,9 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     });
   } else {
     if (!req.source) throw new LabError('bad_argument', 'Training needs a signal: a preset or a WAV file');
+    if ((await checkWritableModelFolder(req.out)) === 'model' && !req.overwrite) {
+      throw new LabError('bad_argument', `${req.out} already holds a model; pass --overwrite to replace it, or --resume to continue it`);
+    }
     const modelSpec = parseModelSpec(req.model ?? {});
     const train = parseOrThrow(trainConfigSchema, req.config ?? {}, 'training settings');
     loaded = await loadSignal(req.source);

@@ -142,8 +142,13 @@ export const PRESETS: Record<string, Preset> = {
   },
 };
 
+/** The preset of that name, or undefined; never a property of Object.prototype ("constructor", "__proto__"). */
+export function findPreset(name: string): Preset | undefined {
+  return Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
+}
+
 export function getPreset(name: string): Preset {
-  const p = PRESETS[name];
+  const p = findPreset(name);
   if (!p) throw new LabError('bad_argument', `Unknown preset "${name}"; expected one of ${Object.keys(PRESETS).join(', ')}`);
   return p;
 }
