@@ -29,10 +29,17 @@ const service = new LabService({
   emit: (event, payload) => send({ kind: 'event', event, payload }),
 });
 
+// Folders left mid-write by a crash are put back before any request sees the models folder.
+const recovered = service.recover().then(
+  (done) => done.forEach((line) => process.stderr.write(`engine: ${line}\n`)),
+  (e) => process.stderr.write(`engine: start-up clean-up failed: ${(e as Error).message}\n`),
+);
+
 port.on('message', (raw) => {
   let id = -1;
   void (async () => {
     try {
+      await recovered;
       const m = parseMessage(unwrap(raw));
       if (m.kind !== 'request') throw Object.assign(new Error(`The engine only takes requests, got a ${m.kind}`), { code: 'bad_message' });
       id = m.id;

@@ -6,11 +6,11 @@ import { LabError, toErrorData } from '../../shared/errors';
 import type { CommandName, CommandResult, EventName, EventPayload, ModelSummary, ParsedUiSource } from '../../shared/protocol';
 import { parseCommandArgs, PROTOCOL_VERSION } from '../../shared/protocol';
 import type { SignalSource } from '../../shared/contract';
-import { PRESETS } from '../../shared/signals/generators';
+import { findPreset, PRESETS } from '../../shared/signals/generators';
 import { encodeWav } from '../../shared/signals/wav';
 import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
-import { parseTrainingLog, readStoredSpec, writeFileAtomic, type StoredSpec } from './store';
+import { parseTrainingLog, readStoredSpec, recoverModelsDir, writeFileAtomic, type StoredSpec } from './store';
 
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -37,8 +37,19 @@ function summarise(name: string, s: StoredSpec): ModelSummary {
   };
 }
 
+/** Copies of audio sent by the UI, beside the model folders (which refer to them by path). */
+const SOURCES_DIR = '.sources';
+
+interface TrainingSlot {
+  runId: string;
+  name: string;
+  controller: AbortController;
+  /** The source copy this run trains on, once written. */
+  sourcePath?: string;
+}
+
 export class LabService {
-  private training: { runId: string; name: string; controller: AbortController } | null = null;
+  private training: TrainingSlot | null = null;
   private runs = 0;
 
   constructor(private readonly o: LabServiceOptions) {}
@@ -73,20 +84,30 @@ export class LabService {
           return { samples: source.samples, sampleRate: source.sampleRate, noiseFloor: null, description: source.name };
         }
         const s = await loadSignal(source);
-        return { samples: s.samples, sampleRate: s.sampleRate, noiseFloor: s.noiseFloor, description: PRESETS[source.name]?.description ?? source.name };
+        return { samples: s.samples, sampleRate: s.sampleRate, noiseFloor: s.noiseFloor, description: findPreset(source.name)?.description ?? source.name };
       }
       case 'train.start': {
         const a = parseCommandArgs(command, rawArgs);
-        this.checkIdle();
-        await fs.mkdir(this.o.modelsDir, { recursive: true });
-        const source = await this.storeSource(a.name, a.source);
-        return this.startTraining(a.name, a.runId, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name) });
+        const slot = this.claimSlot(a.name, a.runId);
+        try {
+          await fs.mkdir(this.o.modelsDir, { recursive: true });
+          const source = await this.storeSource(a.name, a.source);
+          return this.startTraining(slot, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name), overwrite: true });
+        } catch (e) {
+          this.releaseSlot(slot);
+          throw e;
+        }
       }
       case 'train.resume': {
         const a = parseCommandArgs(command, rawArgs);
-        this.checkIdle();
-        await readStoredSpec(this.modelDir(a.name));
-        return this.startTraining(a.name, a.runId, { resume: true, config: a.epochs ? { epochs: a.epochs } : {}, backend: this.o.backend, out: this.modelDir(a.name) });
+        const slot = this.claimSlot(a.name, a.runId);
+        try {
+          await readStoredSpec(this.modelDir(a.name));
+          return this.startTraining(slot, { resume: true, config: a.epochs ? { epochs: a.epochs } : {}, backend: this.o.backend, out: this.modelDir(a.name) });
+        } catch (e) {
+          this.releaseSlot(slot);
+          throw e;
+        }
       }
       case 'train.cancel': {
         const { runId } = parseCommandArgs(command, rawArgs);
@@ -134,37 +155,81 @@ export class LabService {
         const exists = await fs.stat(dir).catch(() => null);
         if (!exists) return { deleted: false };
         await fs.rm(dir, { recursive: true, force: true });
+        await this.pruneSources();
         return { deleted: true };
       }
     }
   }
 
-  private checkIdle(): void {
+  /**
+   * Claims the one training slot before anything is awaited, so that two train.start requests sent
+   * together cannot both pass the check (the second would otherwise steal the first's cancel handle).
+   */
+  private claimSlot(name: string, wantedRunId: string | undefined): TrainingSlot {
     if (this.training) throw new LabError('busy', `The engine is already training "${this.training.name}"; cancel it or wait`);
+    const slot = { runId: wantedRunId ?? `train-${++this.runs}`, name, controller: new AbortController() };
+    this.training = slot;
+    return slot;
+  }
+
+  private releaseSlot(slot: TrainingSlot): void {
+    if (this.training === slot) this.training = null;
+  }
+
+  /**
+   * Start-up housekeeping: model folders left between the renames of a checkpoint are put back,
+   * unfinished temp folders removed, and copies of training sources that no model uses deleted.
+   */
+  async recover(): Promise<string[]> {
+    const done = await recoverModelsDir(this.o.modelsDir);
+    return [...done, ...(await this.pruneSources())];
+  }
+
+  /** Deletes copies in .sources/ that no model folder (nor the training in progress) refers to. */
+  async pruneSources(): Promise<string[]> {
+    const dir = path.join(this.o.modelsDir, SOURCES_DIR);
+    const files = await fs.readdir(dir).catch(() => [] as string[]);
+    if (!files.length) return [];
+    const used = new Set<string>();
+    if (this.training?.sourcePath) used.add(path.resolve(this.training.sourcePath));
+    for (const name of await fs.readdir(this.o.modelsDir).catch(() => [] as string[])) {
+      if (name.startsWith('.')) continue;
+      const spec = await readStoredSpec(this.modelDir(name)).catch(() => null);
+      if (spec?.source.kind === 'wav') used.add(path.resolve(spec.source.path));
+    }
+    const removed: string[] = [];
+    for (const f of files) {
+      const file = path.resolve(dir, f);
+      if (used.has(file)) continue;
+      await fs.rm(file, { force: true });
+      removed.push(`removed unused source copy ${f}`);
+    }
+    return removed;
   }
 
   /** Decoded audio from the UI is kept as a WAV beside the models, so that the model can reload it. */
   private async storeSource(name: string, source: ParsedUiSource): Promise<SignalSource> {
     if (source.kind !== 'samples') return source;
     checkFinite(source.samples, source.name);
-    const dir = path.join(this.o.modelsDir, '.sources');
+    const dir = path.join(this.o.modelsDir, SOURCES_DIR);
     await fs.mkdir(dir, { recursive: true });
     const file = path.join(dir, `${name}-${Date.now().toString(36)}.wav`);
+    if (this.training) this.training.sourcePath = file; // not pruned while this run starts
     await writeFileAtomic(file, encodeWav(source.samples, source.sampleRate));
     return { kind: 'wav', path: file, sampleRate: source.sampleRate };
   }
 
-  private startTraining(name: string, wantedRunId: string | undefined, req: Omit<Parameters<typeof train>[0], 'signal' | 'onEvent'>): { runId: string } {
-    const runId = wantedRunId ?? `train-${++this.runs}`;
-    const controller = new AbortController();
-    this.training = { runId, name, controller };
+  private startTraining(slot: TrainingSlot, req: Omit<Parameters<typeof train>[0], 'signal' | 'onEvent'>): { runId: string } {
+    const { runId, name, controller } = slot;
     void train({ ...req, signal: controller.signal, onEvent: (progress) => this.o.emit('train.progress', { runId, name, progress }) })
       .then(
         (r) => this.o.emit('train.done', { runId, name, outcome: r.outcome, message: r.message, metrics: r.metrics, error: null }),
         (e) => this.o.emit('train.done', { runId, name, outcome: null, message: null, metrics: null, error: toErrorData(e) }),
       )
       .finally(() => {
-        if (this.training?.runId === runId) this.training = null;
+        this.releaseSlot(slot);
+        // A run that failed or was cancelled before its first checkpoint leaves its source copy unused.
+        void this.pruneSources().catch(() => {});
       });
     return { runId };
   }
