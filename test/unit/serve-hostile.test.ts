@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startServer, type LabServer } from '../../src/main/host/serve';
+import { allowedHost, startServer, type LabServer } from '../../src/main/host/serve';
 import { MAX_FRAME_BYTES } from '../../src/shared/limits';
 import { decodeFrame, encodeFrame } from '../../src/shared/wire';
 import { ensureWebBuilt, useBackend } from './helpers';
@@ -227,7 +227,7 @@ describe('browser-mode server under hostile input', () => {
   });
 
   it('answers paths and cookies that are not valid URLs or percent-encoding, and keeps serving', async () => {
-    expect((await get('//')).status).toBeOneOf([401, 404]);
+    expect((await get('//')).status).toBe(404);
     expect((await get('/', { cookie: 'seqlab_token=%' })).status).toBe(401);
     expect((await get(`/%zz?token=${server.token}`)).status).toBe(400);
     expect((await get('http://127.0.0.1/')).status).toBe(400);
@@ -263,5 +263,71 @@ describe('browser-mode server under hostile input', () => {
     c.send(2, Buffer.from(encodeFrame({ kind: 'event', event: 'engine.status', payload: {} })));
     expect(await reply()).toMatchObject({ id: -1, ok: false, error: { code: 'bad_message', message: /requests, not events/ } });
     c.socket.destroy();
+  });
+
+  it('never puts the token in a cookie, and a cookie holding it opens nothing', async () => {
+    const page = await get(`/?token=${server.token}`);
+    expect(page.status).toBe(200);
+    expect(page.head).not.toMatch(/set-cookie/i);
+    const cookie = `seqlab_token=${server.token}`;
+    expect((await get('/', { cookie })).status).toBe(401);
+    await expect(RawWs.open({ target: '/ws', headers: { cookie } })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("opens the WebSocket only for the page's own Origin", async () => {
+    const port = server.port;
+    // Another local server (another port), a tool without an Origin, a sandboxed page: all refused.
+    for (const origin of [`http://127.0.0.1:${port + 1}`, `http://localhost:${port}`, 'null', `https://127.0.0.1:${port}`]) {
+      await expect(RawWs.open({ headers: { origin } }), origin).rejects.toMatchObject({ status: 403 });
+    }
+    await expect(RawWs.open({ headers: { origin: '' } })).rejects.toMatchObject({ status: 403 });
+    const viaLocalhost = await RawWs.open({ headers: { host: `localhost:${port}`, origin: `http://localhost:${port}` } });
+    viaLocalhost.socket.destroy();
+  });
+
+  it('refuses requests addressed to another host name (DNS rebinding), on HTTP and WebSocket', async () => {
+    const host = `rebind.example:${server.port}`;
+    const page = await get(`/?token=${server.token}`, { host });
+    expect(page.status).toBe(403);
+    expect(page.body).toMatch(/Host "rebind\.example:\d+" is not this server/);
+    expect((await get('/assets/', { host })).status).toBe(403);
+    await expect(RawWs.open({ headers: { host, origin: `http://${host}` } })).rejects.toMatchObject({ status: 403 });
+    expect((await get(`/?token=${server.token}`, { host: `localhost:${server.port}` })).status).toBe(200);
+  });
+
+  it('serves the page with the token and its static files without; the page may connect only to itself', async () => {
+    const page = await get(`/?token=${server.token}`);
+    const csp = /content-security-policy: (.*)/i.exec(page.head)![1];
+    expect(csp).toMatch(/connect-src 'self';/);
+    expect(csp).not.toMatch(/ws:|wss:/);
+    expect((await get('/')).status).toBe(401);
+    expect((await get('/index.html?token=nope')).status).toBe(403);
+    const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(page.body)![1];
+    expect((await get(`/${asset}`)).status).toBe(200);
+    expect((await get('/assets/nothing-here.js')).status).toBe(404);
+    expect((await get('/../package.json')).status).toBe(404);
+    expect((await get('/%2e%2e/package.json')).status).toBe(404);
+  });
+});
+
+describe('which Host headers reach the server', () => {
+  const hostname = os.hostname();
+  it('on 127.0.0.1: loopback names at its port only', () => {
+    for (const h of ['127.0.0.1:8000', 'localhost:8000', 'LOCALHOST:8000', '[::1]:8000']) expect(allowedHost(h, '127.0.0.1', 8000), h).toBe(true);
+    for (const h of ['127.0.0.1:8001', '127.0.0.1', 'evil.example:8000', '192.168.1.5:8000', `${hostname}:8000`, '', '::1:8000', '127.0.0.1:08000x', '[::1']) {
+      expect(allowedHost(h, '127.0.0.1', 8000), h).toBe(false);
+    }
+    expect(allowedHost(undefined, '127.0.0.1', 8000)).toBe(false);
+    expect(allowedHost('127.0.0.1', '127.0.0.1', 80)).toBe(true);
+  });
+  it('on a named host: that name too', () => {
+    expect(allowedHost('gpu-box.lan:8000', 'gpu-box.lan', 8000)).toBe(true);
+    expect(allowedHost('evil.example:8000', 'gpu-box.lan', 8000)).toBe(false);
+  });
+  it("on every interface (0.0.0.0 or ::): any IP literal and this machine's name, no other name", () => {
+    for (const bind of ['0.0.0.0', '::']) {
+      for (const h of ['192.168.1.5:8000', '[fe80::1]:8000', `${hostname}:8000`, 'localhost:8000']) expect(allowedHost(h, bind, 8000), h).toBe(true);
+      for (const h of ['evil.example:8000', '192.168.1.5:9000', '1.2.3.4.evil.example:8000']) expect(allowedHost(h, bind, 8000), h).toBe(false);
+    }
   });
 });

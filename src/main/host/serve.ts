@@ -1,10 +1,14 @@
 // Browser mode: serves the built UI and a WebSocket that speaks the protocol to the engine process,
-// like a notebook server. Every HTTP request and WebSocket upgrade needs the token (query string,
-// or the cookie set when the tokened URL is first opened); WebSocket origins must be this server's.
+// like a notebook server. The token lives in the page's URL only (never a cookie: cookies for
+// 127.0.0.1 go to every port, so any other local server would receive it). Only the WebSocket reaches
+// the engine, and it needs the token, the page's own Origin and a Host that names this server (a
+// rebound DNS name does not). The page needs the token too, so that a bare URL says how to get one;
+// the UI's scripts and styles are public, like the source they are built from.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -45,10 +49,8 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-const COOKIE = 'seqlab_token';
-
-/** Same policy as the desktop window: scripts and connections only from this server. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/** Scripts and connections only from this server ('self' covers ws: to the same host and port). */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function sameToken(a: string | null | undefined, b: string): boolean {
   if (!a) return false;
@@ -73,15 +75,24 @@ export function parseTarget(url: string | undefined): { path: string; query: URL
   return { path: decoded, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
 }
 
-function tokenOf(req: IncomingMessage, query: URLSearchParams): { fromQuery: string | null; fromCookie: string | null } {
-  const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).find(([k]) => k === COOKIE);
-  let fromCookie: string | null = null;
-  try {
-    fromCookie = cookie ? decodeURIComponent(cookie[1] ?? '') : null;
-  } catch {
-    fromCookie = null; // not percent-encoding: not our cookie
-  }
-  return { fromQuery: query.get('token'), fromCookie };
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+
+/** Binding every interface: the UI is reached by whatever address the other machine uses. */
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::' || host === '';
+
+/**
+ * Whether a Host header names this server: a loopback name, the --host value, or (bound to every
+ * interface) an IP literal or this machine's name, each at `port`. Anything else is a DNS name that
+ * may have been rebound to this address by another site, and is refused.
+ */
+export function allowedHost(header: string | undefined, bindHost: string, port: number, hostname = os.hostname()): boolean {
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i.exec(header ?? '');
+  if (!m) return false;
+  if (Number(m[3] ?? 80) !== port) return false;
+  const name = (m[1] ?? m[2]).toLowerCase();
+  const bind = bindHost.replace(/^\[|\]$/g, '').toLowerCase();
+  if (LOOPBACK.includes(name) || name === bind) return true;
+  return isWildcard(bind) && (isIP(name) !== 0 || name === hostname.toLowerCase());
 }
 
 export async function startServer(o: ServeOptions): Promise<LabServer> {
@@ -104,6 +115,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       else res.destroy();
     });
   });
+  let port = 0; // known once listening, before any request
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const clients = new Set<WebSocket>();
 
@@ -112,21 +124,28 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
   }
 
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!allowedHost(req.headers.host, host, port)) return plain(res, 403, `Forbidden: Host "${req.headers.host ?? ''}" is not this server\n`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, `Method ${req.method} not allowed\n`);
     const target = parseTarget(req.url);
     if (!target) return plain(res, 400, 'Bad request: the path is not a valid URL path\n');
-    const { fromQuery, fromCookie } = tokenOf(req, target.query);
-    const ok = sameToken(fromQuery, token) || sameToken(fromCookie, token);
-    if (!ok) {
-      if (fromQuery || fromCookie) return plain(res, 403, 'Forbidden: wrong token\n');
-      return plain(res, 401, 'Unauthorized: open the URL with ?token=... that `sequence-lab serve` printed\n');
+    const headers: Record<string, string> = {
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer', // the page's URL holds the token
+    };
+    const rel = target.path === '/' ? '/index.html' : target.path;
+    if (rel === '/index.html') {
+      const given = target.query.get('token');
+      if (!sameToken(given, token)) {
+        if (given) return plain(res, 403, 'Forbidden: wrong token\n');
+        return plain(res, 401, 'Unauthorized: open the URL with ?token=... that `sequence-lab serve` printed\n');
+      }
     }
-    const headers: Record<string, string> = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
-    if (sameToken(fromQuery, token)) headers['set-cookie'] = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-    if (target.path === '/favicon.ico') {
+    if (rel === '/favicon.ico') {
       res.writeHead(204, headers).end();
       return;
     }
-    const rel = target.path === '/' ? '/index.html' : target.path;
     const file = path.resolve(staticDir, '.' + rel);
     if (!file.startsWith(staticDir + path.sep)) return plain(res, 404, 'Not found\n');
     let body: Buffer;
@@ -136,7 +155,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       return plain(res, 404, 'Not found\n');
     }
     res.writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(body);
+    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -147,14 +166,15 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       socket.destroy();
     };
     try {
+      if (!allowedHost(req.headers.host, host, port)) return refuse(403, 'Forbidden');
       const target = parseTarget(req.url);
       if (!target) return refuse(400, 'Bad Request');
       if (target.path !== '/ws') return refuse(404, 'Not Found');
-      const { fromQuery, fromCookie } = tokenOf(req, target.query);
-      const origin = req.headers.origin;
-      if (!sameToken(fromQuery, token) && !sameToken(fromCookie, token)) return refuse(fromQuery || fromCookie ? 403 : 401, fromQuery || fromCookie ? 'Forbidden' : 'Unauthorized');
-      // A page from another site may not drive the engine: the Origin must be the page this server served.
-      if (origin && origin !== `http://${req.headers.host}`) return refuse(403, 'Forbidden');
+      const given = target.query.get('token');
+      if (!sameToken(given, token)) return given ? refuse(403, 'Forbidden') : refuse(401, 'Unauthorized');
+      // Only the page this server served may drive the engine: not another site, not another local
+      // server's page (another port), not a client that sends no Origin at all.
+      if (req.headers.origin !== `http://${req.headers.host!.toLowerCase()}`) return refuse(403, 'Forbidden');
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
     } catch (e) {
       process.stderr.write(`sequence-lab: WebSocket upgrade failed: ${(e as Error).message}\n`);
@@ -219,8 +239,8 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
     server.once('error', reject);
     server.listen(o.port ?? 0, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  port = (server.address() as AddressInfo).port;
+  const shownHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/?token=${token}`,
     token,
