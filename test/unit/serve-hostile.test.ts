@@ -14,6 +14,8 @@ import { ensureWebBuilt, useBackend } from './helpers';
 
 let server: LabServer;
 let models: string;
+/** Hears the reason given to the next client dropped for not reading. */
+let onDrop: (reason: string) => void = () => {};
 
 interface RawReply {
   /** The status code of the first response line; null when the server closed without answering. */
@@ -181,18 +183,22 @@ class RawWs {
     }
   }
 
-  /** Resolves with the close code the server sent (null: the socket ended without a close frame). */
-  async closeCode(timeoutMs = 10_000): Promise<number | null> {
+  /** Resolves with the close frame the server sent (code null: the socket ended without one). */
+  async closeFrame(timeoutMs = 10_000): Promise<{ code: number | null; reason: string }> {
     for (;;) {
       let f: WsFrame;
       try {
         f = await this.next(timeoutMs);
       } catch (e) {
-        if (this.closed) return null;
+        if (this.closed) return { code: null, reason: '' };
         throw e;
       }
-      if (f.opcode === 8) return f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null;
+      if (f.opcode === 8) return { code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null, reason: f.payload.subarray(2).toString('utf8') };
     }
+  }
+
+  async closeCode(timeoutMs = 10_000): Promise<number | null> {
+    return (await this.closeFrame(timeoutMs)).code;
   }
 
   /** Writes one client frame: masked unless told otherwise; `declaredLength` may lie about the payload. */
@@ -214,18 +220,19 @@ class RawWs {
   }
 }
 
-describe('browser-mode server under hostile input', () => {
-  beforeAll(async () => {
-    await useBackend();
-    const staticDir = await ensureWebBuilt();
-    models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-hostile-'));
-    server = await startServer({ staticDir, modelsDir: models, backend: 'wasm', port: 0 });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.close();
-    if (models) await fs.rm(models, { recursive: true, force: true });
-  });
+beforeAll(async () => {
+  await useBackend();
+  const staticDir = await ensureWebBuilt();
+  models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-hostile-'));
+  // A small queue limit, and no grace, so that a client that stops reading is dropped quickly.
+  server = await startServer({ staticDir, modelsDir: models, backend: 'wasm', port: 0, queueLimitBytes: 2 ** 20, queueStallMs: 0, onClientDropped: (r) => onDrop(r) });
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  if (models) await fs.rm(models, { recursive: true, force: true });
+});
 
+describe('browser-mode server under hostile input', () => {
   it('answers paths and cookies that are not valid URLs or percent-encoding, and keeps serving', async () => {
     expect((await get('//')).status).toBe(404);
     expect((await get('/', { cookie: 'seqlab_token=%' })).status).toBe(401);
@@ -307,6 +314,29 @@ describe('browser-mode server under hostile input', () => {
     expect((await get('/assets/nothing-here.js')).status).toBe(404);
     expect((await get('/../package.json')).status).toBe(404);
     expect((await get('/%2e%2e/package.json')).status).toBe(404);
+  });
+});
+
+describe('a client that stops reading', () => {
+  it('is dropped with a reason once its unsent replies pass the limit; the server and other clients go on', async () => {
+    const stalled = await RawWs.open();
+    stalled.socket.pause(); // reads nothing from here on: the server's replies pile up
+    const watcher = await RawWs.open();
+    const dropped = new Promise<string>((resolve) => (onDrop = resolve));
+    // Four previews of 2 M samples: 32 MB of replies, more than the kernel's socket buffers hold.
+    for (let i = 0; i < 4; i++) {
+      const source = { kind: 'preset', name: 'sine', signal: { kind: 'sine', length: 2_000_000, frequency: 0.01, noise: 0.02, seed: i } };
+      stalled.send(2, Buffer.from(encodeFrame({ kind: 'request', id: 100 + i, command: 'signal.preview', args: { source } })));
+    }
+    const reason = await dropped;
+    expect(reason).toMatch(/^Dropped: this client stopped reading \(\d+ MB unsent for \d+ s\)$/);
+    await expectServing();
+    stalled.socket.resume();
+    expect(await stalled.closeFrame()).toEqual({ code: 1008, reason });
+    // The other client was not touched.
+    watcher.send(2, Buffer.from(encodeFrame({ kind: 'request', id: 1, command: 'models.list', args: {} })));
+    expect((decodeFrame((await watcher.next()).payload) as { ok: boolean }).ok).toBe(true);
+    watcher.socket.destroy();
   });
 });
 

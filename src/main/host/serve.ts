@@ -28,6 +28,12 @@ export interface ServeOptions {
   modelsDir: string;
   backend?: string | null;
   engineEnv?: Record<string, string>;
+  /** Unsent bytes to one client above which it counts as not reading (default 64 MiB). */
+  queueLimitBytes?: number;
+  /** How long a client may stay above queueLimitBytes before it is dropped (default 10 s; 0: at once). */
+  queueStallMs?: number;
+  /** Hears each client dropped for not reading, with the reason it was given (logs, tests). */
+  onClientDropped?: (reason: string) => void;
 }
 
 export interface LabServer {
@@ -37,6 +43,13 @@ export interface LabServer {
   supervisor: EngineSupervisor;
   close(): Promise<void>;
 }
+
+const DEFAULT_QUEUE_LIMIT_BYTES = 64 * 2 ** 20;
+const DEFAULT_QUEUE_STALL_MS = 10_000;
+/** Past this many unsent bytes a client is dropped at once: no legitimate frame is bigger. */
+const HARD_QUEUE_LIMIT_BYTES = MAX_FRAME_BYTES;
+/** A dropped client gets this long to read its close frame before its socket (and buffer) go. */
+const DROP_GRACE_MS = 5000;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -117,7 +130,12 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
   });
   let port = 0; // known once listening, before any request
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const clients = new Set<WebSocket>();
+  /** Each open connection, and since when it has had more than queueLimit bytes unsent (null: not now). */
+  const clients = new Map<WebSocket, { overSince: number | null }>();
+  /** Clients dropped for not reading, until their sockets are gone. */
+  const dropped = new Set<WebSocket>();
+  const queueLimit = o.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT_BYTES;
+  const stallMs = o.queueStallMs ?? DEFAULT_QUEUE_STALL_MS;
 
   function plain(res: ServerResponse, status: number, text: string): void {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end(text);
@@ -182,18 +200,51 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
     }
   });
 
+  /**
+   * Sends a frame unless the client has stopped reading. Events go to every client, so one that
+   * reads nothing would otherwise hold every generated sample in this process: past the queue limit
+   * for stallMs (or past the hard limit at once) it is dropped with 1008 and a reason; the server,
+   * and every other client, go on.
+   */
+  function send(ws: WebSocket, frame: ArrayBuffer): void {
+    const c = clients.get(ws);
+    if (!c || ws.readyState !== ws.OPEN) return;
+    const unsent = ws.bufferedAmount;
+    if (unsent <= queueLimit) c.overSince = null;
+    else {
+      c.overSince ??= Date.now();
+      const stalledMs = Date.now() - c.overSince;
+      if (unsent > HARD_QUEUE_LIMIT_BYTES || stalledMs >= stallMs) {
+        return drop(ws, `Dropped: this client stopped reading (${(unsent / 2 ** 20).toFixed(0)} MB unsent for ${(stalledMs / 1000).toFixed(0)} s)`);
+      }
+    }
+    ws.send(frame);
+  }
+
+  function drop(ws: WebSocket, reason: string): void {
+    clients.delete(ws);
+    dropped.add(ws);
+    process.stderr.write(`sequence-lab: ${reason}\n`);
+    ws.close(1008, reason);
+    // A client that reads nothing will not read the close frame either: free its buffer soon.
+    setTimeout(() => ws.terminate(), DROP_GRACE_MS).unref();
+    o.onClientDropped?.(reason);
+  }
+
   function reply(ws: WebSocket, r: Response): void {
-    if (ws.readyState !== ws.OPEN) return;
     try {
-      ws.send(encodeFrame(r));
+      send(ws, encodeFrame(r));
     } catch (e) {
       process.stderr.write(`sequence-lab: could not send response ${r.id}: ${(e as Error).message}\n`);
     }
   }
 
   function onConnection(ws: WebSocket): void {
-    clients.add(ws);
-    ws.on('close', () => clients.delete(ws));
+    clients.set(ws, { overSince: null });
+    ws.on('close', () => {
+      clients.delete(ws);
+      dropped.delete(ws);
+    });
     // Protocol errors (invalid UTF-8, a frame over maxPayload, a bad opcode): ws closes this connection
     // with the matching code (1007, 1009, 1002) and the client is told; without a listener the
     // 'error' event would end the process.
@@ -232,7 +283,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       process.stderr.write(`sequence-lab: could not encode a ${e.event} event: ${(err as Error).message}\n`);
       return;
     }
-    for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(frame);
+    for (const ws of [...clients.keys()]) send(ws, frame);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -247,7 +298,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
     port,
     supervisor,
     close: async () => {
-      for (const ws of clients) ws.terminate();
+      for (const ws of [...clients.keys(), ...dropped]) ws.terminate();
       wss.close();
       await new Promise<void>((r) => server.close(() => r()));
       await supervisor.stop();
