@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
 import { IpcLabClient, type PreloadLab } from '../../src/renderer/ipc-client';
 import { WebSocketLabClient } from '../../src/renderer/ws-client';
 import { LabCallError } from '../../src/renderer/lab-client';
@@ -102,6 +103,32 @@ describe('WebSocket transport (renderer side) against the server', () => {
     expect(signalTooLong('take.wav', 70_000_000)).toBe(
       'take.wav has 70,000,000 samples; the lab takes at most 67,092,480 per signal (256 MB as float32). Cut it shorter first.',
     );
+  });
+
+  it("says why the server closed the connection, and reopens it for the event streams", async () => {
+    // A stand-in server: the first connection is dropped as a stalled one would be; the second
+    // sends an event, which the client must hear without any new call.
+    const fake = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => fake.once('listening', r));
+    let n = 0;
+    fake.on('connection', (ws) => {
+      if (n++ === 0) ws.once('message', () => ws.close(1008, 'Dropped: this client stopped reading (70 MB unsent for 10 s)'));
+      else ws.send(encodeFrame({ kind: 'event', event: 'engine.status', payload: { state: 'ready', message: 'back' } }));
+    });
+    try {
+      const client = new WebSocketLabClient(`ws://127.0.0.1:${(fake.address() as AddressInfo).port}/ws`);
+      let off = () => {};
+      const heard = new Promise((resolve) => (off = client.on('engine.status', resolve)));
+      await expect(client.call('engine.info', {})).rejects.toMatchObject({
+        code: 'engine_unreachable',
+        message: 'The connection to the engine server closed: Dropped: this client stopped reading (70 MB unsent for 10 s)',
+      });
+      expect(await heard).toEqual({ state: 'ready', message: 'back' });
+      off(); // no listeners: the client stops reopening the connection
+    } finally {
+      for (const c of fake.clients) c.terminate();
+      await new Promise((r) => fake.close(r));
+    }
   });
 
   it('fails calls with a readable error when the token is wrong', async () => {
