@@ -3,6 +3,9 @@
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
 import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema } from './contract';
+import { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
+
+export { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName };
 
 export const PROTOCOL_VERSION = 1;
 
@@ -46,9 +49,6 @@ export const commandArgs = {
   'models.delete': z.object({ name: modelNameSchema }),
 } as const;
 
-export type CommandName = keyof typeof commandArgs;
-/** Every command, for the preload's one-function-per-command bridge. */
-export const COMMAND_NAMES = Object.keys(commandArgs) as CommandName[];
 export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]>;
 
 const modelSummarySchema = z.object({
@@ -122,7 +122,12 @@ export const eventPayloads = {
   'generate.chunk': z.object({ runId: z.string(), from: z.number(), samples: f32 }),
   'engine.status': z.object({ state: z.enum(['starting', 'ready', 'crashed', 'restarted']), message: z.string() }),
 } as const;
-export type EventName = keyof typeof eventPayloads;
+// The names live in protocol-names.ts (for the preload); these fail to compile if the schemas and
+// the names ever differ, in either direction.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const namesMatch: [Same<keyof typeof commandArgs, CommandName>, Same<keyof typeof commandResults, CommandName>, Same<keyof typeof eventPayloads, EventName>] = [true, true, true];
+void namesMatch;
+
 export type EventPayload<E extends EventName> = z.output<(typeof eventPayloads)[E]>;
 
 // ---- Envelopes ------------------------------------------------------------------------------
@@ -162,14 +167,6 @@ export function parseEventPayload<E extends EventName>(event: E, payload: unknow
   const r = eventPayloads[event].safeParse(payload);
   if (!r.success) throw Object.assign(new Error(`Malformed ${event} event: ${firstIssue(r.error)}`), { code: 'bad_message' });
   return r.data as EventPayload<E>;
-}
-
-export function isCommandName(name: string): name is CommandName {
-  return Object.prototype.hasOwnProperty.call(commandArgs, name);
-}
-
-export function isEventName(name: string): name is EventName {
-  return Object.prototype.hasOwnProperty.call(eventPayloads, name);
 }
 
 /** Parses an envelope; throws an Error with code 'bad_message' naming what is wrong. */
