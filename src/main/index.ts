@@ -1,25 +1,24 @@
 // Electron entry: the window, its security, and the IPC binding to the engine process. This process
-// never computes: the engine runs in an Electron utilityProcess and is restarted if it dies.
+// never computes: the engine (the bundle out/main/engine.js, built beside this one) runs in an
+// Electron utilityProcess and is restarted if it dies.
 import { app, BrowserWindow, ipcMain, session, utilityProcess, type UtilityProcess } from 'electron';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { toErrorData } from '../shared/errors';
-import { isCommandName } from '../shared/protocol';
+import { CALL_CHANNEL, EVENT_CHANNEL, isCommandName } from '../shared/protocol-names';
 import { EngineSupervisor, type SpawnEngine } from './host/engine-supervisor';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.join(here, '../renderer/index.html');
+const RENDERER_PATHNAME = pathToFileURL(RENDERER).pathname;
 const PRELOAD = path.join(here, '../preload/index.cjs');
-// The engine runs from the TypeScript sources through tsx, as in browser mode (see README, known limits).
-const ROOT = path.join(here, '../..');
-const ENGINE = path.join(ROOT, 'src/main/engine/process.ts');
-const TSX = path.join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
+const ENGINE = path.join(here, 'engine.js');
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'";
 
 const spawnUtility: SpawnEngine = (env) => {
-  const child: UtilityProcess = utilityProcess.fork(ENGINE, [], { execArgv: ['--import', TSX], env: { ...process.env, ...env }, serviceName: 'Sequence Lab engine', stdio: 'inherit' });
+  const child: UtilityProcess = utilityProcess.fork(ENGINE, [], { env: { ...process.env, ...env }, serviceName: 'Sequence Lab engine', stdio: 'inherit' });
   let alive = true;
   child.on('exit', () => (alive = false));
   return {
@@ -33,10 +32,12 @@ const spawnUtility: SpawnEngine = (env) => {
   };
 };
 
-function isAppUrl(url: string | undefined): boolean {
+/** True for the app's own page (any query or fragment), false for anything else or nothing. */
+function isAppUrl(url: string | undefined | null): boolean {
   if (!url) return false;
   try {
-    return new URL(url).href.split('#')[0].split('?')[0] === new URL(`file://${RENDERER}`).href;
+    const u = new URL(url);
+    return u.protocol === 'file:' && u.host === '' && u.pathname === RENDERER_PATHNAME;
   } catch {
     return false;
   }
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }));
   // Microphone only, and only for the app's own page.
   session.defaultSession.setPermissionRequestHandler((wc, permission, cb, details) => {
-    const audioOnly = permission === 'media' && (details as { mediaTypes?: string[] }).mediaTypes?.every((t) => t === 'audio');
+    const types = (details as { mediaTypes?: string[] }).mediaTypes ?? [];
+    const audioOnly = permission === 'media' && types.length > 0 && types.every((t) => t === 'audio');
     cb(Boolean(audioOnly && isAppUrl(wc.getURL())));
   });
   session.defaultSession.setPermissionCheckHandler((wc, permission) => permission === 'media' && isAppUrl(wc?.getURL()));
@@ -70,11 +72,11 @@ async function main(): Promise<void> {
     webPreferences: { preload: PRELOAD, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true },
   });
   supervisor.on((e) => {
-    if (!win.isDestroyed()) win.webContents.send('lab:event', e.event, e.payload);
+    if (!win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, e.event, e.payload);
   });
-  ipcMain.handle('lab:call', async (event, command: unknown, args: unknown) => {
+  ipcMain.handle(CALL_CHANNEL, async (event, command: unknown, args: unknown) => {
     if (!isAppUrl(event.senderFrame?.url)) return { ok: false, error: { code: 'unauthorized', message: 'Calls are accepted from the app window only' } };
-    if (typeof command !== 'string' || !isCommandName(command)) return { ok: false, error: { code: 'bad_message', message: `Unknown command "${String(command)}"` } };
+    if (!isCommandName(command)) return { ok: false, error: { code: 'bad_message', message: `Unknown command "${String(command)}"` } };
     try {
       return { ok: true, result: await supervisor.forward(command, args) };
     } catch (e) {
@@ -82,10 +84,14 @@ async function main(): Promise<void> {
       return { ok: false, error: code ? { code, message: (e as Error).message } : toErrorData(e) };
     }
   });
-  await win.loadFile(RENDERER);
   app.on('window-all-closed', () => {
     void supervisor.stop().then(() => app.quit());
   });
+  await win.loadFile(RENDERER);
 }
 
-void main();
+main().catch((e: unknown) => {
+  // A user never sees a stack trace; the message names what failed.
+  process.stderr.write(`sequence-lab: error: the desktop app could not start: ${(e as Error)?.message ?? String(e)}\n`);
+  app.exit(1);
+});

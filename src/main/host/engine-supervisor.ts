@@ -1,6 +1,7 @@
 // Starts the engine process, routes requests and events, and restarts it when it dies: requests in
 // flight fail with `engine_crashed`, listeners hear 'crashed' then 'restarted', and the model folders
-// (written atomically) keep their last checkpoint.
+// (written atomically) keep their last checkpoint. The host talks to the engine only in messages: it
+// imports nothing from src/main/engine (a lint rule holds it to that).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LabError, type ErrorData } from '../../shared/errors';
@@ -16,8 +17,24 @@ import {
   type EventPayload,
 } from '../../shared/protocol';
 
-const ENGINE_ENTRY = fileURLToPath(new URL('../engine/process.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
+/** Set to true by electron.vite.config.ts when this module is built into out/main. */
+declare const __SEQUENCE_LAB_BUNDLED__: boolean;
+
+/**
+ * Where the engine process starts from: the same form as this host. Built into out/main (the
+ * desktop app, a bundled `serve`), it is the engine bundle beside this file, run by plain Node;
+ * run from the TypeScript sources (a clone, tests), it is the engine's sources through tsx, so a
+ * stale bundle never answers for edited sources.
+ */
+export function engineEntry(): { entry: string; execArgv: string[] } {
+  if (typeof __SEQUENCE_LAB_BUNDLED__ !== 'undefined' && __SEQUENCE_LAB_BUNDLED__) {
+    return { entry: fileURLToPath(new URL('./engine.js', import.meta.url)), execArgv: [] };
+  }
+  return {
+    entry: fileURLToPath(new URL('../engine/process.ts', import.meta.url)),
+    execArgv: ['--import', fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs', import.meta.url))],
+  };
+}
 
 export type AnyEvent = { [E in EventName]: { event: E; payload: EventPayload<E> } }[EventName];
 export type EventListener = (e: AnyEvent) => void;
@@ -33,23 +50,31 @@ export interface EngineChild {
 
 export type SpawnEngine = (env: Record<string, string>) => EngineChild;
 
-/** Browser mode: a Node child running the TypeScript engine through tsx, with structured clone. */
-export const forkEngine: SpawnEngine = (env) => {
-  const child: ChildProcess = fork(ENGINE_ENTRY, [], {
-    execArgv: ['--import', TSX],
-    serialization: 'advanced', // structured clone: Float32Array crosses as it is
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return {
-    send: (m) => child.send(m as object),
-    onMessage: (l) => child.on('message', l),
-    onExit: (l) => child.on('exit', (code, signal) => l(code, signal)),
-    kill: () => child.kill('SIGKILL'),
-    get alive() {
-      return child.connected;
-    },
+/** A Node child running the engine at `entry` (default: engineEntry()), with structured clone. */
+export function forkEngineFrom(entry: string, execArgv: string[] = []): SpawnEngine {
+  return (env) => {
+    const child: ChildProcess = fork(entry, [], {
+      execArgv,
+      serialization: 'advanced', // structured clone: Float32Array crosses as it is
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return {
+      send: (m) => child.send(m as object),
+      onMessage: (l) => child.on('message', l),
+      onExit: (l) => child.on('exit', (code, signal) => l(code, signal)),
+      kill: () => child.kill('SIGKILL'),
+      get alive() {
+        return child.connected;
+      },
+    };
   };
+}
+
+/** Browser mode: the engine as a Node child, from the bundle or the sources (see engineEntry). */
+export const forkEngine: SpawnEngine = (env) => {
+  const { entry, execArgv } = engineEntry();
+  return forkEngineFrom(entry, execArgv)(env);
 };
 
 export interface SupervisorOptions {
