@@ -3,12 +3,14 @@
 // HTTP and WebSocket bytes. Whatever comes in, the server answers or closes that one connection, and
 // afterwards still answers a well-formed engine.info and models.list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { allowedHost, startServer, type LabServer } from '../../src/main/host/serve';
 import { MAX_FRAME_BYTES } from '../../src/shared/limits';
+import { COMMAND_NAMES } from '../../src/shared/protocol';
 import { decodeFrame, encodeFrame } from '../../src/shared/wire';
 import { ensureWebBuilt, useBackend } from './helpers';
 
@@ -197,6 +199,16 @@ class RawWs {
     }
   }
 
+  /** Resolves when the connection is closed at both ends; rejects if the server keeps it open. */
+  async whenClosed(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      this.frames.length = 0;
+      if (Date.now() > deadline) throw new Error('The server kept the connection open');
+      await this.next(deadline - Date.now()).catch(() => {});
+    }
+  }
+
   async closeCode(timeoutMs = 10_000): Promise<number | null> {
     return (await this.closeFrame(timeoutMs)).code;
   }
@@ -337,6 +349,206 @@ describe('a client that stops reading', () => {
     watcher.send(2, Buffer.from(encodeFrame({ kind: 'request', id: 1, command: 'models.list', args: {} })));
     expect((decodeFrame((await watcher.next()).payload) as { ok: boolean }).ok).toBe(true);
     watcher.socket.destroy();
+  });
+});
+
+/** Reads just the status line of a reply (101 leaves the socket open), then closes the socket. */
+function rawStatus(request: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    let head = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`No answer within 5 s to ${JSON.stringify(request.slice(0, 200))}`));
+    }, 5000);
+    const done = (status: number | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(status);
+    };
+    socket.on('data', (d) => {
+      head += d.toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      if (m) done(Number(m[1]));
+      else if (head.length > 12) done(null);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => done(null));
+    socket.write(request, 'latin1');
+  });
+}
+
+// Pieces that have broken URL parsers, decoders and path checks before, mixed with arbitrary text.
+const pathPiece = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('/', '//', '%', '%zz', '%2e%2e', '%2f', '..', '?', '&', '#', '%00', 'token=', 'ws', 'index.html', 'assets', '@', ':', '\\') },
+  { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@/-]{0,6}$/) },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom(' ', '\u00e9', '\u{1f600}', '\t'), fc.string({ unit: 'binary-ascii', maxLength: 4 })) },
+);
+const fuzzPath = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('/', '/index.html', '/ws', '/favicon.ico', '/assets/') },
+  { weight: 4, arbitrary: fc.array(pathPiece, { maxLength: 8 }).map((p) => '/' + p.join('')) },
+  { weight: 1, arbitrary: fc.array(pathPiece, { maxLength: 8 }).map((p) => p.join('')) },
+);
+/** Header text, mostly printable, sometimes any byte but CR or LF (those would start a second request). */
+const headerText = (max: number) =>
+  fc.oneof(
+    { weight: 8, arbitrary: fc.string({ maxLength: max }) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: max }).map((t) => t.replace(/[\r\n]/g, '')) },
+  );
+
+describe('fuzzing (seeded, bounded)', () => {
+  it('answers every HTTP request line and header set with a status, never a 500, and keeps serving', async () => {
+    const port = server.port;
+    const right = () => server.token;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof({ weight: 6, arbitrary: fc.constant('GET') }, { weight: 2, arbitrary: fc.constantFrom('HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'CONNECT', 'BREW', 'G\u00c9T', '') }),
+        fuzzPath,
+        fc.option(fc.oneof({ weight: 3, arbitrary: fc.constant('right') }, { weight: 1, arbitrary: headerText(20) }), { nil: undefined, freq: 3 }),
+        fc.option(
+          fc.oneof(
+            { weight: 6, arbitrary: fc.constant(`127.0.0.1:${port}`) },
+            { weight: 1, arbitrary: fc.constantFrom(`localhost:${port}`, `rebind.example:${port}`, '127.0.0.1', `[::1]:${port}`) },
+            { weight: 1, arbitrary: headerText(30) },
+          ),
+          { nil: undefined, freq: 10 },
+        ),
+        fc.option(fc.oneof(fc.constant('seqlab_token=%'), fc.constant('seqlab_token=right'), headerText(40)), { nil: undefined }),
+        fc.option(fc.oneof({ weight: 3, arbitrary: fc.constant(`http://127.0.0.1:${port}`) }, { weight: 1, arbitrary: fc.constant('null') }, { weight: 1, arbitrary: headerText(30) }), { nil: undefined }),
+        fc.boolean(),
+        fc.array(
+          fc.tuple(
+            fc.oneof({ weight: 8, arbitrary: fc.constantFrom('X-Forwarded-Host', 'Referer', 'Accept', 'Sec-WebSocket-Protocol', 'Range') }, { weight: 1, arbitrary: headerText(12) }),
+            headerText(40),
+          ),
+          { maxLength: 2 },
+        ),
+        async (method, target, token, host, cookie, origin, upgrade, extra) => {
+          const withToken = token === undefined ? target : `${target}${target.includes('?') ? '&' : '?'}token=${token === 'right' ? right() : token}`;
+          const headers: [string, string][] = [];
+          if (host !== undefined) headers.push(['Host', host]);
+          if (cookie !== undefined) headers.push(['Cookie', cookie.replace('right', right())]);
+          if (origin !== undefined) headers.push(['Origin', origin]);
+          if (upgrade) headers.push(['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']);
+          else headers.push(['Connection', 'close']);
+          headers.push(...extra);
+          const request = `${method} ${withToken} HTTP/1.1\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+          const status = await rawStatus(request);
+          // A status for every request (Node's own 400 for what it cannot parse); a 500 would be a bug here.
+          expect(status, request).not.toBeNull();
+          expect([101, 200, 204, 400, 401, 403, 404, 405, 431, 505], request).toContain(status);
+        },
+      ),
+      { numRuns: 200, seed: 20240607, endOnFailure: true },
+    );
+    await expectServing();
+  });
+
+  it('answers or closes every WebSocket frame, valid or not, and keeps serving', async () => {
+    type Case =
+      | { t: 'binary'; bytes: Uint8Array }
+      | { t: 'message'; value: unknown }
+      | { t: 'request'; id: number; command: string; args: unknown }
+      | { t: 'text'; text: string }
+      | { t: 'badUtf8'; bytes: Uint8Array }
+      | { t: 'oversize'; declared: number }
+      | { t: 'unmasked'; bytes: Uint8Array }
+      | { t: 'badOpcode'; opcode: number }
+      | { t: 'rsv'; rsv: number }
+      | { t: 'orphanContinuation'; bytes: Uint8Array }
+      | { t: 'longPing'; bytes: Uint8Array }
+      | { t: 'truncated'; declared: number; bytes: Uint8Array }
+      | { t: 'raw'; bytes: Uint8Array };
+    const bytes = (max: number) => fc.uint8Array({ maxLength: max });
+    const arb: fc.Arbitrary<Case> = fc.oneof(
+      fc.record({ t: fc.constant('binary' as const), bytes: bytes(300) }),
+      fc.record({ t: fc.constant('message' as const), value: fc.jsonValue({ maxDepth: 3 }) }),
+      fc.record({
+        t: fc.constant('request' as const),
+        id: fc.integer(),
+        command: fc.oneof(fc.constantFrom(...COMMAND_NAMES), fc.string({ maxLength: 20 })),
+        args: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ name: fc.string({ maxLength: 10 }), samples: fc.float32Array({ maxLength: 20 }) })),
+      }),
+      fc.record({ t: fc.constant('text' as const), text: fc.string({ maxLength: 200 }) }),
+      fc.record({ t: fc.constant('badUtf8' as const), bytes: bytes(50).map((b) => Uint8Array.from([0x41, 0xff, ...b])) }),
+      fc.record({ t: fc.constant('oversize' as const), declared: fc.integer({ min: MAX_FRAME_BYTES + 1, max: Number.MAX_SAFE_INTEGER }) }),
+      fc.record({ t: fc.constant('unmasked' as const), bytes: bytes(50) }),
+      fc.record({ t: fc.constant('badOpcode' as const), opcode: fc.constantFrom(3, 4, 5, 6, 7, 11, 12, 13, 14, 15) }),
+      fc.record({ t: fc.constant('rsv' as const), rsv: fc.integer({ min: 1, max: 7 }) }),
+      fc.record({ t: fc.constant('orphanContinuation' as const), bytes: bytes(20) }),
+      fc.record({ t: fc.constant('longPing' as const), bytes: fc.uint8Array({ minLength: 126, maxLength: 200 }) }),
+      fc.record({ t: fc.constant('truncated' as const), declared: fc.integer({ min: 10, max: 100_000 }), bytes: bytes(9) }),
+      fc.record({ t: fc.constant('raw' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 100 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, async (c) => {
+        const ws = await RawWs.open();
+        try {
+          const reply = async () => {
+            const f = await ws.next();
+            expect(f.opcode).toBe(2);
+            return decodeFrame(f.payload) as { kind: string; id: number; ok: boolean; error?: { code: string } };
+          };
+          switch (c.t) {
+            case 'binary':
+            case 'message': {
+              ws.send(2, c.t === 'binary' ? Buffer.from(c.bytes) : Buffer.from(encodeFrame(c.value)));
+              expect(await reply()).toMatchObject({ kind: 'response', ok: false, error: { code: 'bad_message' } });
+              break;
+            }
+            case 'request': {
+              ws.send(2, Buffer.from(encodeFrame({ kind: 'request', id: c.id, command: c.command, args: c.args })));
+              expect(await reply()).toMatchObject({ kind: 'response', id: c.id });
+              break;
+            }
+            case 'text':
+              ws.send(1, Buffer.from(c.text));
+              expect(await reply()).toMatchObject({ id: -1, ok: false, error: { code: 'bad_message' } });
+              break;
+            case 'badUtf8':
+              ws.send(1, Buffer.from(c.bytes));
+              expect(await ws.closeCode()).toBe(1007);
+              break;
+            case 'oversize':
+              ws.send(2, Buffer.alloc(0), { declaredLength: c.declared });
+              expect(await ws.closeCode()).toBe(1009);
+              break;
+            case 'unmasked':
+              ws.send(2, Buffer.from(c.bytes), { mask: false });
+              expect(await ws.closeCode()).toBe(1002);
+              break;
+            case 'badOpcode':
+              ws.send(c.opcode, Buffer.alloc(0));
+              expect(await ws.closeCode()).toBe(1002);
+              break;
+            case 'rsv':
+              ws.send(2, Buffer.from([1, 2, 3, 4]), { rsv: c.rsv });
+              expect(await ws.closeCode()).toBe(1002);
+              break;
+            case 'orphanContinuation':
+              ws.send(0, Buffer.from(c.bytes));
+              expect(await ws.closeCode()).toBe(1002);
+              break;
+            case 'longPing':
+              ws.send(9, Buffer.from(c.bytes));
+              expect(await ws.closeCode()).toBe(1002);
+              break;
+            case 'truncated':
+            case 'raw':
+              // The peer goes away mid-frame (or never spoke the protocol): the server closes its side.
+              if (c.t === 'truncated') ws.send(2, Buffer.from(c.bytes), { declaredLength: c.declared });
+              else ws.socket.write(c.bytes);
+              ws.socket.end();
+              await ws.whenClosed();
+              break;
+          }
+        } finally {
+          ws.socket.destroy();
+        }
+      }),
+      { numRuns: 200, seed: 20240607, endOnFailure: true },
+    );
+    await expectServing();
   });
 });
 

@@ -176,6 +176,12 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
+  // CONNECT (a proxy request) would otherwise leave the socket to time out, unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node hands the raw socket over without an error listener: a reset here would end the process.
     socket.on('error', () => socket.destroy());
