@@ -251,10 +251,10 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       clients.delete(ws);
       dropped.delete(ws);
     });
-    // Protocol errors (invalid UTF-8, a frame over maxPayload, a bad opcode): ws closes this connection
-    // with the matching code (1007, 1009, 1002) and the client is told; without a listener the
-    // 'error' event would end the process.
-    ws.on('error', () => ws.terminate());
+    // Protocol errors (invalid UTF-8, a frame over maxPayload, a bad opcode): ws itself sends the
+    // matching close code (1007, 1009, 1002) and ends this socket. The listener only has to exist:
+    // without one, the 'error' event would end the process.
+    ws.on('error', () => {});
     ws.on('message', (data, isBinary) => void handle(ws, data, isBinary));
   }
 
