@@ -25,6 +25,26 @@ export default tseslint.config(
     },
   },
   {
+    // The host (window, security, routing) talks to the engine process in messages only, so that the
+    // engine can crash, restart, or run on another machine: it never imports engine code.
+    files: ['src/main/host/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/engine', '**/engine/**'], message: 'src/main/host talks to the engine over messages only; import the contract from src/shared instead.' }],
+      }],
+    },
+  },
+  {
+    // The preload runs sandboxed: its require knows only 'electron'. Anything else it imports must be
+    // dependency-free and inlined by the bundler (the names module).
+    files: ['src/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(?!electron$|\\.\\./shared/protocol-names$).*', message: 'A sandboxed preload may import only electron and src/shared/protocol-names.' }],
+      }],
+    },
+  },
+  {
     // The renderer never reaches into the engine or Node.
     files: ['src/renderer/**/*.ts', 'src/renderer/**/*.tsx'],
     rules: {
