@@ -1,5 +1,7 @@
-// Is the Electron runtime here? Electron 45+ downloads its binary on first start, not at install;
-// on a machine that cannot download it we say so in one line and the caller falls back.
+// Is the Electron runtime here? package.json's allowScripts keeps npm install from running
+// Electron's download script (an npm install must work where the runtime cannot be fetched), so
+// the runtime is downloaded here, on first start; where it cannot be, we say so in one line and the
+// caller falls back.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +24,7 @@ export function electronBinary({ download = true } = {}) {
     return existsSync(bin) ? bin : null;
   };
   let bin = resolve();
+  if (!bin && process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) return { path: null, reason: 'the Electron runtime is not downloaded (ELECTRON_SKIP_BINARY_DOWNLOAD is set)' };
   if (!bin && download && !process.env.SEQUENCE_LAB_NO_ELECTRON) {
     const r = spawnSync(process.execPath, [path.join(dir, 'install.js')], { encoding: 'utf8', timeout: 120_000 });
     bin = resolve();
