@@ -9,6 +9,12 @@ import { findPreset, PRESETS, signalSpecSchema } from './signals/generators';
 
 /** Default layer sizes: the notebook's 3 stacked LSTM layers of 16 units. */
 export const DEFAULT_UNITS = [16, 16, 16];
+/**
+ * Largest recurrent layer. 1024 units build in about 5 s (orthogonal.ts) and hold 4 M weights per
+ * layer; a bigger layer would train at a few sequences per second on a CPU.
+ */
+export const MAX_UNITS = 1024;
+export const MAX_LAYERS = 16;
 /** Default input dropout between recurrent layers (0 = off, as in the notebook). */
 export const DEFAULT_DROPOUT = 0;
 
@@ -16,7 +22,7 @@ export const modelSpecSchema = z.object({
   /** Recurrent cell: 'lstm' or 'gru'. Gates use sigmoid (not tfjs's hardSigmoid) to match Keras and PyTorch. */
   type: z.enum(['lstm', 'gru']).default('lstm'),
   /** Units of each stacked recurrent layer, bottom first. */
-  units: z.array(z.number().int().min(1).max(4096)).min(1).max(16).default(DEFAULT_UNITS),
+  units: z.array(z.number().int().min(1).max(MAX_UNITS)).min(1).max(MAX_LAYERS).default(DEFAULT_UNITS),
   /** Dropout on each recurrent layer's inputs while training, in [0, 1). */
   dropout: z.number().min(0).lt(1).default(DEFAULT_DROPOUT),
 });
@@ -120,6 +126,8 @@ export const metricsSchema = z.object({
   persistence_mse: z.number(),
   ar_mse: z.number(),
   ar_order: z.number(),
+  /** Test windows the metrics were measured on (a spread sample of at most 50,000); absent in older models. */
+  eval_windows: z.number().int().optional(),
 });
 export type Metrics = z.infer<typeof metricsSchema>;
 

@@ -5,7 +5,13 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabService } from '../../src/main/engine/service';
-import { recoverModelsDir, writeFolderAtomic } from '../../src/main/engine/store';
+import * as tf from '@tensorflow/tfjs';
+import { checkTrainingBudget } from '../../src/main/engine/budget';
+import { train } from '../../src/main/engine/engine';
+import { buildModel } from '../../src/main/engine/model';
+import { loadModelFolder, recoverModelsDir, writeFolderAtomic } from '../../src/main/engine/store';
+import { modelMse } from '../../src/main/engine/trainer';
+import { packState, zeroState } from '../../src/shared/packed-state';
 import type { EventName, EventPayload } from '../../src/shared/protocol';
 import { useBackend } from './helpers';
 
@@ -14,6 +20,7 @@ type Ev = { event: EventName; payload: EventPayload<EventName> };
 let dir: string;
 let events: Ev[];
 let service: LabService;
+let onEvent: (e: Ev) => void = () => {};
 
 function waitFor(pred: (e: Ev) => boolean, ms = 30_000): Promise<Ev> {
   return new Promise((resolve, reject) => {
@@ -29,7 +36,7 @@ function waitFor(pred: (e: Ev) => boolean, ms = 30_000): Promise<Ev> {
 }
 
 const done = (runId: string) => (e: Ev) => e.event === 'train.done' && (e.payload as { runId: string }).runId === runId;
-const tinySine = { kind: 'preset' as const, name: 'sine', signal: { kind: 'sine' as const, length: 1500, frequency: 0.01, noise: 0.02, seed: 1 } };
+const tinySine = { kind: 'preset' as const, name: 'sine', signal: { kind: 'sine' as const, length: 1500, frequency: 0.01, amplitude: 1, phase: 0, noise: 0.02, seed: 1 } };
 const tinyModel = { units: [8] };
 const tinyConfig = { epochs: 1, window: 20, batchSize: 32, maxTrainWindows: 128 };
 
@@ -40,7 +47,15 @@ beforeAll(async () => {
 beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-hostile-'));
   events = [];
-  service = new LabService({ modelsDir: dir, backend: 'wasm', emit: (event, payload) => events.push({ event, payload } as Ev) });
+  onEvent = () => {};
+  service = new LabService({
+    modelsDir: dir,
+    backend: 'wasm',
+    emit: (event, payload) => {
+      events.push({ event, payload } as Ev);
+      onEvent({ event, payload } as Ev);
+    },
+  });
 });
 
 afterEach(async () => {
@@ -120,3 +135,79 @@ describe('a crash between the two renames of a checkpoint', () => {
     expect(await fs.readFile(path.join(mine, 'cat.jpg'), 'utf8')).toBe('meow');
   });
 });
+
+describe('work bounded and cancellable (the engine is never held hostage)', () => {
+  it('refuses layers over 1024 units and runs that would not fit in memory, naming the limit', async () => {
+    await expect(service.handle('train.start', { name: 'big', source: tinySine, model: { units: [4096] }, config: tinyConfig })).rejects.toThrow(/model.units.0: .*1024/);
+    await expect(service.handle('train.start', { name: 'huge', source: tinySine, model: tinyModel, config: { ...tinyConfig, window: 65_536, batchSize: 65_536 }, runId: 'h' })).resolves.toEqual({ runId: 'h' });
+    const d = (await waitFor(done('h'))).payload as { error: { code: string; message: string } };
+    expect(d.error.code).toBe('bad_argument');
+    expect(d.error.message).toMatch(/windows of 65536 in batches of 65536 needs about \d+\.\d GB, over the limit of \d+\.\d GB \(a quarter of this machine's memory\)/);
+    expect(checkTrainingBudget.bind(null, { type: 'lstm', units: [16, 16, 16] }, { window: 100, batchSize: 128 }, 'fused', 2 * 1024 ** 3)).not.toThrow();
+    expect(() => checkTrainingBudget({ type: 'lstm', units: [16] }, { window: 100, batchSize: 128 }, 'fused', 1024 ** 2)).toThrow(/lower the window, the batch size or the units/);
+  });
+
+  it('builds recurrent kernels equal to tfjs-layers\' orthogonal initializer, without its slow QR', () => {
+    const model = buildModel({ type: 'lstm', units: [16, 12] }, 5);
+    for (const [i, units] of [16, 12].entries()) {
+      const rk = model.layers[i].getWeights()[1];
+      const ref = tf.initializers.orthogonal({ seed: 5 + 3 * i + 1 }).apply([units, 4 * units]);
+      expect(tf.tidy(() => rk.sub(ref).abs().max().dataSync()[0])).toBeLessThan(1e-5);
+      ref.dispose();
+    }
+    model.dispose();
+  });
+
+  it('a final evaluation stops when the run is cancelled, and the checkpoint stays without metrics', async () => {
+    const controller = new AbortController();
+    const out = path.join(dir, 'cancel-eval');
+    const r = await train({
+      source: tinySine,
+      model: tinyModel,
+      config: tinyConfig,
+      out,
+      backend: 'wasm',
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'epoch') controller.abort(); // after the last batch: only the evaluation is left
+      },
+    });
+    expect(r.outcome).toBe('cancelled');
+    expect(r.message).toBe('Cancelled during the final evaluation');
+    const spec = JSON.parse(await fs.readFile(path.join(out, 'spec.json'), 'utf8'));
+    expect(spec.status).toBe('checkpoint');
+    expect(spec.metrics).toBeNull();
+    const controller2 = new AbortController();
+    controller2.abort();
+    await expect(evaluateFolderWith(out, controller2.signal)).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
+  it('a long generation lets other requests through, and a many-stream state is refused', async () => {
+    await service.handle('train.start', { name: 'g', source: tinySine, model: tinyModel, config: tinyConfig, runId: 'rg' });
+    await waitFor(done('rg'));
+    const order: string[] = [];
+    let list: Promise<unknown> | null = null;
+    // Ask for the list once generation is computing (at its first chunk), not while it loads the model.
+    onEvent = (e) => {
+      if (e.event === 'generate.chunk' && !list) list = service.handle('models.list', {}).then(() => order.push('list'));
+    };
+    await service.handle('generate.start', { name: 'g', length: 1_000_000, chunkSize: 4096 }).then(() => order.push('generate'));
+    await list;
+    expect(order).toEqual(['list', 'generate']);
+    const state = packState(zeroState('lstm', 100, [8]));
+    await expect(service.handle('generate.start', { name: 'g', length: 10, state })).rejects.toThrow(/holds 100 streams; generation continues exactly one/);
+  });
+});
+
+/** The test split's error of a saved model, through the same cancellable path as the final evaluation. */
+async function evaluateFolderWith(out: string, signal: AbortSignal): Promise<number> {
+  const folder = await loadModelFolder(out);
+  try {
+    const { WindowDataset } = await import('../../src/main/engine/dataset');
+    const ds = new WindowDataset(new Float32Array(3000).map((_, i) => Math.sin(i / 10)), folder.spec.train.window, folder.spec.train);
+    return await modelMse(folder.model, 'lstm', ds, ds.splits.test, signal);
+  } finally {
+    tf.dispose(folder.optimizerWeights?.map((w) => w.tensor) ?? []);
+    folder.model.dispose();
+  }
+}

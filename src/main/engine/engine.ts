@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
+  MAX_GENERATE_LENGTH,
   parseOrThrow,
   trainConfigSchema,
   type EpochRecord,
@@ -20,9 +21,11 @@ import { LabError } from '../../shared/errors';
 import { generateCleanSignal, generateSignal, getPreset, noiseFloor, parseSignalSpec, type SignalSpec } from '../../shared/signals/generators';
 import { decodeWav } from '../../shared/signals/wav';
 import { initBackend, type BackendInfo } from './backend';
+import { unpackState } from '../../shared/packed-state';
+import { checkTrainingBudget } from './budget';
 import { WindowDataset } from './dataset';
 import { evaluate } from './evaluate';
-import { generate } from './generator';
+import { generate, type GenerateOptions } from './generator';
 import { canUseFusedRecurrent } from './fused-recurrent';
 import { buildModel, parseModelSpec } from './model';
 import { readWeights } from './recurrent-step';
@@ -162,6 +165,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     }
     const modelSpec = parseModelSpec(req.model ?? {});
     const train = parseOrThrow(trainConfigSchema, req.config ?? {}, 'training settings');
+    checkTrainingBudget(modelSpec, train, chooseImpl(req.impl ?? 'auto', modelSpec, backend.tfBackend)); // before anything is allocated
     loaded = await loadSignal(req.source);
     stored = {
       format: MODEL_FORMAT,
@@ -215,7 +219,13 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     let metrics: Metrics | null = null;
     try {
       if (result.outcome !== 'cancelled') {
-        metrics = await evaluate(model, stored.model.type, dataset, lossScale, loaded.noiseFloor);
+        try {
+          metrics = await evaluate(model, stored.model.type, dataset, lossScale, loaded.noiseFloor, req.signal);
+        } catch (e) {
+          if ((e as LabError).code !== 'cancelled') throw e;
+          // Cancelled while evaluating: the last epoch's checkpoint stays as it is, without metrics.
+          return { outcome: 'cancelled', message: 'Cancelled during the final evaluation', dir: req.out, epochsDone: result.epochsDone, history: result.history, metrics: null, backend: backend.name, impl, seconds: (performance.now() - t0) / 1000 };
+        }
         stored = { ...stored, status: 'complete', epochsDone: result.epochsDone, outcome: result.outcome, metrics, updatedAt: nowIso() };
         // Adam's state stays in the folder, so that training on with more epochs continues exactly.
         await saveModelFolder(req.out, { model, spec: stored, optimizerWeights: result.optimizerWeights, log: [...log, ...batchLog] });
@@ -280,15 +290,24 @@ export interface GenerateReport {
   spec: StoredSpec;
 }
 
+/** Samples generated between two yields to the event loop (about 50 ms for a 2x128 LSTM). */
+export const GENERATE_SLICE = 1 << 16;
+
 export async function generateFromFolder(req: GenerateRequest): Promise<GenerateReport> {
+  if (!Number.isInteger(req.length) || req.length < 1 || req.length > MAX_GENERATE_LENGTH) {
+    throw new LabError('bad_argument', `Expected length to be an integer from 1 to ${MAX_GENERATE_LENGTH}, but got ${req.length}`);
+  }
+  // Continuations are single streams; a state of many streams would multiply the work unseen.
+  const streams = req.state ? unpackState(req.state).batch : 1; // unpacking checks the header too
+  if (streams !== 1) throw new LabError('bad_argument', `The packed state holds ${streams} streams; generation continues exactly one`);
   await initBackend(req.backend);
   const folder = await loadModelFolder(req.dir);
   try {
     const { spec } = folder;
     const weights = await readWeights(folder.model, spec.model.type);
     if (req.state) {
-      const r = generate({ weights, normalisation: spec.normalisation, state: req.state, length: req.length, ...chunking(req) });
-      return { samples: r.samples[0], state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
+      const r = await generateSliced(req, { weights, normalisation: spec.normalisation, state: req.state });
+      return { samples: r.samples, state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
     }
     const loaded = await loadSignal(spec.source);
     const prime = req.prime ?? spec.train.window;
@@ -298,20 +317,46 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     const offset = req.offset ?? defaultOffset;
     if (!Number.isInteger(offset) || offset < 0 || offset + prime > n) throw new LabError('bad_argument', `Expected offset to be an integer in [0, ${n - prime}], but got ${offset}`);
     const primeSamples = loaded.samples.slice(offset, offset + prime);
-    const r = generate({ weights, normalisation: spec.normalisation, prime: [primeSamples], length: req.length, ...chunking(req) });
+    const r = await generateSliced(req, { weights, normalisation: spec.normalisation, prime: [primeSamples] });
     let truth: Float32Array | null = null;
     if (loaded.truth) truth = loaded.truth(offset + prime, req.length);
     else if (offset + prime < n) truth = loaded.samples.slice(offset + prime, Math.min(n, offset + prime + req.length));
-    return { samples: r.samples[0], state: r.state, primeSamples, primeStart: offset, truth, sampleRate: spec.sampleRate, spec };
+    return { samples: r.samples, state: r.state, primeSamples, primeStart: offset, truth, sampleRate: spec.sampleRate, spec };
   } finally {
     tf.dispose(folder.optimizerWeights?.map((w) => w.tensor) ?? []);
     folder.model.dispose();
   }
 }
 
-function chunking(req: GenerateRequest): { chunkSize?: number; onChunk?: (c: Float32Array[], from: number) => void } {
-  const onChunk = req.onChunk;
-  return onChunk ? { chunkSize: req.chunkSize, onChunk: (c, from) => onChunk(c[0], from) } : {};
+/**
+ * Runs generate() in slices that continue from each other's packed state (exact: a state carries
+ * everything), yielding to the event loop in between so that other requests are answered while a
+ * long continuation runs.
+ */
+async function generateSliced(req: GenerateRequest, first: Pick<GenerateOptions, 'weights' | 'normalisation' | 'prime' | 'state'>): Promise<{ samples: Float32Array; state: Float32Array }> {
+  const chunk = req.chunkSize && req.chunkSize > 0 ? req.chunkSize : GENERATE_SLICE;
+  const slice = Math.max(chunk, Math.floor(GENERATE_SLICE / chunk) * chunk); // whole chunks per slice
+  const samples = new Float32Array(req.length);
+  let from: Pick<GenerateOptions, 'prime' | 'state'> = { prime: first.prime, state: first.state };
+  let state = first.state ?? new Float32Array(0);
+  for (let done = 0; done < req.length; ) {
+    const n = Math.min(slice, req.length - done);
+    const at = done;
+    const onChunk = req.onChunk;
+    const r = generate({
+      weights: first.weights,
+      normalisation: first.normalisation,
+      ...from,
+      length: n,
+      ...(onChunk ? { chunkSize: chunk, onChunk: (c: Float32Array[], f: number) => onChunk(c[0], at + f) } : {}),
+    });
+    samples.set(r.samples[0], done);
+    state = r.state;
+    from = { state };
+    done += n;
+    if (done < req.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { samples, state };
 }
 
 /** Reads the spec of a model folder without loading its weights. */

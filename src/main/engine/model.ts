@@ -1,5 +1,6 @@
 // Builds the recurrent network from a spec. Pure: the CLI, the desktop host and tests share it.
 import * as tf from '@tensorflow/tfjs';
+import { orthogonalMatrix } from './orthogonal';
 import { modelSpecSchema, parseOrThrow, type ModelSpec, type ModelSpecInput } from '../../shared/contract';
 
 /** Validates a spec and fills its defaults; throws `bad_argument` naming the bad value. */
@@ -18,8 +19,22 @@ export function buildModel(input: ModelSpecInput, seed?: number): tf.LayersModel
   // (variables outlive a tidy).
   tf.tidy(() => {
     model = addLayers(spec, seed);
+    initRecurrentKernels(model, spec, seed);
   });
   return model;
+}
+
+/**
+ * Sets each recurrent kernel to the orthogonal matrix tfjs-layers' orthogonal initializer would draw
+ * (same seed, equal within 1e-6), computed fast: see orthogonal.ts. The layers are built with zero
+ * recurrent kernels so that neither building nor loading a saved model runs tfjs's slow QR.
+ */
+function initRecurrentKernels(model: tf.Sequential, spec: ModelSpec, seed: number | undefined): void {
+  spec.units.forEach((_, i) => {
+    const layer = model.layers[i];
+    const [kernel, recurrent, ...rest] = layer.getWeights();
+    layer.setWeights([kernel, orthogonalMatrix(recurrent.shape as [number, number], seed === undefined ? undefined : seed + 3 * i + 1), ...rest]);
+  });
 }
 
 function addLayers(spec: ModelSpec, seed: number | undefined): tf.Sequential {
@@ -32,7 +47,7 @@ function addLayers(spec: ModelSpec, seed: number | undefined): tf.Sequential {
       recurrentActivation: 'sigmoid' as const,
       dropout: spec.dropout,
       kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 3 * i }),
-      recurrentInitializer: tf.initializers.orthogonal({ seed: seed === undefined ? undefined : seed + 3 * i + 1 }),
+      recurrentInitializer: tf.initializers.zeros(), // replaced by initRecurrentKernels
       ...(i === 0 ? { inputShape: [null, 1] } : {}),
     };
     switch (spec.type) {

@@ -6,6 +6,7 @@ import type { WindowDataset } from './dataset';
 import { fusedRecurrentPredict, fusedPredictWindows, wasmCapable } from './fused-recurrent';
 import { predictWindows, readWeights } from './recurrent-step';
 import type { CellType } from '../../shared/packed-state';
+import { LabError } from '../../shared/errors';
 import type { NamedTensor } from './store';
 
 /** Dev loss during training is measured on at most this many windows (the full dev split at the end). */
@@ -57,14 +58,27 @@ export function learningRateAt(cfg: TrainConfig, progress: number): number {
   return cfg.finalLearningRate + 0.5 * (cfg.learningRate - cfg.finalLearningRate) * (1 + Math.cos(Math.PI * p));
 }
 
-/** Mean squared error of the model on the windows at `starts`, in network units. */
-export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array): Promise<number> {
+/** Windows predicted between two yields to the event loop while measuring a model's error. */
+export const EVAL_CHUNK_WINDOWS = 4096;
+
+/**
+ * Mean squared error of the model on the windows at `starts`, in network units. Runs in chunks that
+ * yield to the event loop (other requests are served meanwhile) and stops with a `cancelled` error
+ * when `signal` is aborted.
+ */
+export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, signal?: AbortSignal): Promise<number> {
   const w = await readWeights(model, cell);
-  const pred = wasmCapable(w) ? fusedPredictWindows(w, dataset.signal, starts, dataset.window) : predictWindows(w, dataset.signal, starts, dataset.window);
+  const fused = wasmCapable(w);
   let s = 0;
-  for (let i = 0; i < starts.length; i++) {
-    const e = pred[i] - dataset.signal[starts[i] + dataset.window];
-    s += e * e;
+  for (let from = 0; from < starts.length; from += EVAL_CHUNK_WINDOWS) {
+    if (signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
+    const part = starts.subarray(from, from + EVAL_CHUNK_WINDOWS);
+    const pred = fused ? fusedPredictWindows(w, dataset.signal, part, dataset.window) : predictWindows(w, dataset.signal, part, dataset.window);
+    for (let i = 0; i < part.length; i++) {
+      const e = pred[i] - dataset.signal[part[i] + dataset.window];
+      s += e * e;
+    }
+    if (from + EVAL_CHUNK_WINDOWS < starts.length) await new Promise((r) => setImmediate(r));
   }
   return s / starts.length;
 }
