@@ -24,6 +24,7 @@ Commands:
   generate  --model DIR --length N --out FILE.wav [options]      free-running continuation
   bench                                                          speed per backend
   serve     [--host H] [--port P] [--models DIR]                 the UI in a browser (browser mode)
+  doctor    [--models DIR] [--json]                              what can run on this machine, and why not
 
 train options:
   --preset NAME        ${Object.keys(PRESETS).join(', ')}
@@ -399,13 +400,15 @@ export async function main(argv: string[]): Promise<number> {
       return cmdBench(rest);
     case 'serve':
       return cmdServe(rest);
+    case 'doctor':
+      return (await import('./doctor')).runDoctor(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
       return usage();
     default:
-      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate, bench or serve (see --help)`);
+      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate, bench, serve or doctor (see --help)`);
   }
 }
 
