@@ -116,6 +116,7 @@ describe('the Electron main process (built, on a fake Electron)', () => {
     ['microphone and camera', 'the app page', 'media', ['audio', 'video'], false],
     ['the microphone', 'https://example.com/', 'media', ['audio'], false],
     ['the microphone', 'file:///etc/passwd', 'media', ['audio'], false],
+    ['media of no stated kind', 'the app page', 'media', [], false],
     ['geolocation', 'the app page', 'geolocation', [], false],
   ])('permission request: %s for %s', async (_what, page, permission, mediaTypes, granted) => {
     const url = page.replace('the app page', appUrl());
