@@ -36,6 +36,33 @@ describe('companded WAVs (README lists them as supported)', () => {
   });
 });
 
+describe('the direct PCM reader (long recordings)', () => {
+  it('decodes every PCM and float depth, mono and stereo, as wavefile does', () => {
+    const depths: [string, number][] = [['8', 100], ['16', 20000], ['24', 4_000_000], ['32', 1_000_000_000], ['32f', 0.7], ['64', 0.7]];
+    for (const [depth, amp] of depths) {
+      for (const channels of [1, 2]) {
+        const n = 50 * channels;
+        const values = Array.from({ length: n }, (_, i) => {
+          const v = amp * Math.sin(i / 3);
+          return depth === '8' ? Math.round(v + 128) : depth.endsWith('f') || depth === '64' ? v : Math.round(v);
+        });
+        const w = new WaveFile();
+        w.fromScratch(channels, 22050, depth, values);
+        const expected = new WaveFile(w.toBuffer()).getSamples(true, Float64Array);
+        const d = decodeWav(w.toBuffer(), `${depth}.wav`);
+        expect(d.channels).toBe(channels);
+        expect(d.sampleRate).toBe(22050);
+        const scale = { '8': 128, '16': 32768, '24': 8388608, '32': 2147483648, '32f': 1, '64': 1 }[depth]!;
+        for (let i = 0; i < d.samples.length; i++) {
+          let sum = 0;
+          for (let c = 0; c < channels; c++) sum += (depth === '8' ? expected[i * channels + c] - 128 : expected[i * channels + c]) / scale;
+          expect(d.samples[i]).toBeCloseTo(sum / channels, 6);
+        }
+      }
+    }
+  });
+});
+
 describe('WAVs whose sizes lie', () => {
   const good = pcm16(tone(100));
   const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
