@@ -5,7 +5,8 @@
 // slot, so a `busy` reply is an answer like any other), one generating from finished models, one
 // listing, reading and deleting models, and one sending garbage (bad frames, bad HTTP). Every
 // legitimate request must be answered; the server's and the engine's resident memory are sampled
-// every second and must level off. Prints a JSON summary; exits 1 if either check fails.
+// every second and must level off. Prints a JSON summary; exits 1 if a request went unanswered,
+// memory kept growing, or anything came back as an `internal` error (a bug, whatever its cause).
 import { promises as fs, readFileSync, readdirSync, existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -37,6 +38,8 @@ interface Reply {
 const sent = new Map<string, number>(); // per command
 const latencies = new Map<string, number[]>(); // per command, answered only
 const errorCodes = new Map<string, number>();
+/** Answers with code `internal` (a bug, by definition), replies and training runs alike. */
+const internalErrors: string[] = [];
 /** Requests that got no answer in time, by command and id. */
 const unanswered: string[] = [];
 
@@ -55,6 +58,7 @@ class Client {
       this.pending.delete(m.id);
       push(latencies, p.command, performance.now() - p.at);
       if (!m.ok) errorCodes.set(m.error!.code, (errorCodes.get(m.error!.code) ?? 0) + 1);
+      if (!m.ok && m.error!.code === 'internal') internalErrors.push(`${p.command}: ${m.error!.message}`);
       p.resolve(m);
     });
     ws.on('error', (e) => process.stderr.write(`soak: a legitimate client's connection failed: ${e.message}\n`));
@@ -175,7 +179,7 @@ process.stderr.write(`soak: serving on port ${server.port} for ${SECONDS} s (mod
 
 const stopAt = performance.now() + SECONDS * 1000;
 const running = () => performance.now() < stopAt;
-const training = { started: 0, busy: 0, otherErrors: 0, completed: 0, otherOutcomes: 0, unfinished: 0 };
+const training = { started: 0, busy: 0, otherErrors: 0, completed: 0, otherOutcomes: {} as Record<string, number>, unfinished: 0 };
 const generation = { ok: 0, errors: 0, samples: 0 };
 const hostile = { frames: 0, http: 0, closedByServer: 0, framesReceived: 0, httpAnswered: 0 };
 const serverRss: number[] = [];
@@ -197,9 +201,10 @@ async function trainer(index: number): Promise<void> {
   const c = await Client.open(server);
   const done = new Map<string, (outcome: string) => void>();
   c.onEvent((event, p) => {
-    if (event !== 'train.done') return;
-    if (p.outcome !== 'completed' && done.has(p.runId as string)) process.stderr.write(`soak: run ${p.runId as string} ended ${String(p.outcome)}: ${JSON.stringify(p.error ?? p.message)}\n`);
-    done.get(p.runId as string)?.(p.outcome as string);
+    if (event !== 'train.done' || !done.has(p.runId as string)) return;
+    const error = p.error as { code: string; message: string } | null;
+    if (error?.code === 'internal') internalErrors.push(`train.done ${p.runId as string}: ${error.message}`);
+    done.get(p.runId as string)!(error ? `error:${error.code}` : (p.outcome as string));
   });
   for (let n = 0; running(); n++) {
     const runId = `soak-${index}-${n}`;
@@ -216,7 +221,7 @@ async function trainer(index: number): Promise<void> {
       const outcome = await Promise.race([finished, new Promise<string>((resolve) => setTimeout(() => resolve('none'), stopAt - performance.now() + DRAIN_MS))]);
       if (outcome === 'completed') training.completed++;
       else if (outcome === 'none') training.unfinished++;
-      else training.otherOutcomes++;
+      else training.otherOutcomes[outcome] = (training.otherOutcomes[outcome] ?? 0) + 1;
     } else if (r.error!.code === 'busy') {
       training.busy++;
       await new Promise((resolve) => setTimeout(resolve, 250)); // the slot is taken: ask again soon
@@ -346,11 +351,12 @@ const summary = {
     latencyMs: { p50: Math.round(quantile(all, 0.5)), p99: Math.round(quantile(all, 0.99)) },
     byCommand,
   },
+  internalErrors: { count: internalErrors.length, first: [...new Set(internalErrors.map((e) => e.replace(/soak-\d+-\d+/, 'soak-*')))].slice(0, 5) },
   training,
   generation,
   hostile,
   memory,
 };
-const ok = summary.requests.unanswered === 0 && training.unfinished === 0 && !memory.server.growing && !memory.engine?.growing;
+const ok = summary.requests.unanswered === 0 && internalErrors.length === 0 && training.unfinished === 0 && !memory.server.growing && !memory.engine?.growing;
 console.log(JSON.stringify({ ...summary, ok }, null, 2));
 process.exit(ok ? 0 : 1);
