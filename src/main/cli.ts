@@ -118,6 +118,10 @@ function progressPrinter(): (e: TrainEvent) => void {
       process.stderr.write(`\r  epoch ${e.epoch} [${'#'.repeat(done)}${'.'.repeat(width - done)}] loss ${fmt(e.loss)}  ${Math.round(e.seqPerSecond)} seq/s  ETA ${fmtTime(e.etaSeconds)}   `);
     } else if (e.type === 'epoch') {
       process.stderr.write(`${tty ? '\r' : ''}epoch ${e.epoch}/${e.epochs}: train ${fmt(e.trainLoss)}  dev ${fmt(e.devLoss)}  ${Math.round(e.seqPerSecond)} seq/s  ETA ${fmtTime(e.etaSeconds)}${' '.repeat(20)}\n`);
+    } else if (e.type === 'evaluation') {
+      // A terminal sees the count move; a log gets the start and the end.
+      if (tty) process.stderr.write(`\r  evaluating ${e.done.toLocaleString('en-US')}/${e.total.toLocaleString('en-US')} windows  ETA ${fmtTime(e.etaSeconds)}   ${e.done === e.total ? '\n' : ''}`);
+      else if (e.done === e.total) process.stderr.write(`evaluated ${e.total.toLocaleString('en-US')} windows\n`);
     } else {
       process.stderr.write(`${tty ? '\n' : ''}${e.level}: ${e.message}\n`);
     }
@@ -217,7 +221,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
       process.stdout.write(
         [
           `${report.outcome} after ${report.epochsDone} epochs on ${report.backend} in ${report.seconds.toFixed(1)} s; model in ${out}`,
-          `  test MSE        ${fmt(m.test_mse)}`,
+          `  test MSE        ${fmt(m.test_mse)}${m.test_mse_ci95 !== undefined ? ` ± ${fmt(m.test_mse_ci95, 2)} (95 %, ${m.eval_windows?.toLocaleString('en-US')} windows)` : ''}`,
           `  dev MSE         ${fmt(m.dev_mse)}`,
           `  noise floor     ${fmt(m.noise_floor)}`,
           `  persistence     ${fmt(m.persistence_mse)}`,

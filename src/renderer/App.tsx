@@ -81,7 +81,8 @@ export function App({ client }: { client: LabClient }) {
         else if (e.type === 'epoch') {
           setTraining((t) => ({ ...t, epochs: [...t.epochs, { epoch: e.epoch, devLoss: e.devLoss, trainLoss: e.trainLoss, atBatch: t.batchLosses.length }] }));
           emitAppEvent('training-progress', { epoch: e.epoch, devLoss: e.devLoss });
-        } else if (e.level === 'warning') showError(e.message);
+        } else if (e.type === 'evaluation') setTraining((t) => ({ ...t, last: e }));
+        else if (e.level === 'warning') showError(e.message);
         else setEngineNote(e.message); // e.g. early stopping: news, not an error
       }),
       client.on('train.done', (d) => {

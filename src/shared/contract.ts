@@ -47,6 +47,8 @@ export const DEFAULT_LEARNING_RATE = 0.002;
 export const DEFAULT_FINAL_LEARNING_RATE = 0.0001;
 export const DEFAULT_EPOCHS = 5;
 export const DEFAULT_SEED = 1;
+/** Windows per epoch unless set: all of a preset's (30,000 for the sine), 200,000 of a long recording's. */
+export const DEFAULT_EPOCH_WINDOWS = 200_000;
 
 export const trainConfigSchema = z.object({
   /** Samples the network sees before predicting the next one. */
@@ -66,8 +68,11 @@ export const trainConfigSchema = z.object({
   seed: z.number().int().default(DEFAULT_SEED),
   /** Stop when dev loss has not improved for this many epochs (0 = never). */
   earlyStopPatience: z.number().int().min(0).default(0),
-  /** Per-epoch cap on training windows (0 = all); handy for long audio. */
-  maxTrainWindows: z.number().int().min(0).default(0),
+  /**
+   * Windows one epoch trains on (0 = every training window). The default keeps an epoch of a long
+   * recording to about 20 s on a 2-core CPU; the presets have fewer training windows than this.
+   */
+  maxTrainWindows: z.number().int().min(0).default(DEFAULT_EPOCH_WINDOWS),
 });
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 export type TrainConfig = z.output<typeof trainConfigSchema>;
@@ -110,13 +115,21 @@ export interface EpochProgress {
   learningRate: number;
 }
 
+/** The final evaluation after the last epoch: windows predicted so far of the total. */
+export interface EvaluationProgress {
+  type: 'evaluation';
+  done: number;
+  total: number;
+  etaSeconds: number;
+}
+
 export interface TrainNotice {
   type: 'notice';
   level: 'info' | 'warning';
   message: string;
 }
 
-export type TrainEvent = BatchProgress | EpochProgress | TrainNotice;
+export type TrainEvent = BatchProgress | EpochProgress | EvaluationProgress | TrainNotice;
 
 export const metricsSchema = z.object({
   test_mse: z.number(),
@@ -128,6 +141,8 @@ export const metricsSchema = z.object({
   ar_order: z.number(),
   /** Test windows the metrics were measured on (a spread sample of at most 50,000); absent in older models. */
   eval_windows: z.number().int().optional(),
+  /** Half-width of the 95 % confidence interval of test_mse over those windows; absent in older models. */
+  test_mse_ci95: z.number().optional(),
 });
 export type Metrics = z.infer<typeof metricsSchema>;
 

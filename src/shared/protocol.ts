@@ -104,6 +104,7 @@ const trainEventSchema = z.discriminatedUnion('type', [
     etaSeconds: z.number(),
     learningRate: z.number(),
   }),
+  z.object({ type: z.literal('evaluation'), done: z.number(), total: z.number(), etaSeconds: z.number() }),
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warning']), message: z.string() }),
 ]);
 

@@ -5,7 +5,7 @@ import type { Metrics } from '../../shared/contract';
 import { fitLinearPredictor, linearPredictorMse, persistenceMse } from '../../shared/dsp/linear-predictor';
 import type { CellType } from '../../shared/packed-state';
 import type { WindowDataset } from './dataset';
-import { modelMse } from './trainer';
+import { modelErrors } from './trainer';
 
 /** Highest AR order fitted; the normal equations grow with its square. */
 export const MAX_AR_ORDER = 32;
@@ -43,14 +43,35 @@ export function referenceMetrics(dataset: WindowDataset, lossScale: number): { p
   };
 }
 
-/** Test and dev metrics beside the references; cancellable through `signal` (throws `cancelled`). */
-export async function evaluate(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, lossScale: number, noiseFloor: number | null, signal?: AbortSignal): Promise<Metrics> {
+/** Windows the final evaluation predicts (dev and test), for ETAs. */
+export function evaluationWindowCount(dataset: WindowDataset): number {
+  return evaluationWindows(dataset.splits.test).length + evaluationWindows(dataset.splits.dev).length;
+}
+
+/**
+ * Test and dev metrics beside the references, on at most EVAL_WINDOWS windows of each split (the
+ * count and the test error's 95 % interval are recorded with them); cancellable through `signal`
+ * (throws `cancelled`); `onProgress` hears windows done of the total.
+ */
+export async function evaluate(
+  model: tf.LayersModel,
+  cell: CellType,
+  dataset: WindowDataset,
+  lossScale: number,
+  noiseFloor: number | null,
+  o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Metrics> {
   const test = evaluationWindows(dataset.splits.test);
+  const dev = evaluationWindows(dataset.splits.dev);
+  const total = test.length + dev.length;
+  const t = await modelErrors(model, cell, dataset, test, { signal: o.signal, onProgress: (d) => o.onProgress?.(d, total) });
+  const d = await modelErrors(model, cell, dataset, dev, { signal: o.signal, onProgress: (k) => o.onProgress?.(test.length + k, total) });
   return {
-    test_mse: (await modelMse(model, cell, dataset, test, signal)) * lossScale,
-    dev_mse: (await modelMse(model, cell, dataset, evaluationWindows(dataset.splits.dev), signal)) * lossScale,
+    test_mse: t.mse * lossScale,
+    dev_mse: d.mse * lossScale,
     noise_floor: noiseFloor,
     ...referenceMetrics(dataset, lossScale),
     eval_windows: test.length,
+    test_mse_ci95: t.ci95 * lossScale,
   };
 }

@@ -35,6 +35,11 @@ export interface TrainerOptions {
   forward?: 'fused' | 'layers';
   /** Multiplies losses so that they are reported in signal units (scale² of the normalisation). */
   lossScale?: number;
+  /**
+   * Windows the final evaluation will predict, so that the ETA covers it; a prediction is taken to
+   * cost a third of a training window (forward pass only).
+   */
+  finalEvaluationWindows?: number;
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
   /** Called at each epoch end, after the event, with the optimizer state; awaited. */
@@ -61,26 +66,55 @@ export function learningRateAt(cfg: TrainConfig, progress: number): number {
 /** Windows predicted between two yields to the event loop while measuring a model's error. */
 export const EVAL_CHUNK_WINDOWS = 4096;
 
+/** Recurrent steps run to measure models (tests check that evaluation cost does not grow with a recording). */
+export const evaluationSteps = { count: 0 };
+
+export interface ErrorStats {
+  /** Mean squared error in network units. */
+  mse: number;
+  /** Half-width of the 95 % confidence interval of `mse` (normal approximation over the windows). */
+  ci95: number;
+  windows: number;
+}
+
+export interface MeasureOptions {
+  /** Stops with a `cancelled` error at the next chunk. */
+  signal?: AbortSignal;
+  /** Windows done so far, after each chunk. */
+  onProgress?: (done: number) => void;
+}
+
 /**
- * Mean squared error of the model on the windows at `starts`, in network units. Runs in chunks that
- * yield to the event loop (other requests are served meanwhile) and stops with a `cancelled` error
- * when `signal` is aborted.
+ * The model's squared error on the windows at `starts`, in network units. Runs in chunks that yield
+ * to the event loop (other requests are served meanwhile) and honours cancellation between them.
  */
-export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, signal?: AbortSignal): Promise<number> {
+export async function modelErrors(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, o: MeasureOptions = {}): Promise<ErrorStats> {
   const w = await readWeights(model, cell);
   const fused = wasmCapable(w);
   let s = 0;
+  let s2 = 0;
   for (let from = 0; from < starts.length; from += EVAL_CHUNK_WINDOWS) {
-    if (signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
+    if (o.signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
     const part = starts.subarray(from, from + EVAL_CHUNK_WINDOWS);
     const pred = fused ? fusedPredictWindows(w, dataset.signal, part, dataset.window) : predictWindows(w, dataset.signal, part, dataset.window);
+    evaluationSteps.count += part.length * dataset.window;
     for (let i = 0; i < part.length; i++) {
       const e = pred[i] - dataset.signal[part[i] + dataset.window];
       s += e * e;
+      s2 += e * e * e * e;
     }
+    o.onProgress?.(from + part.length);
     if (from + EVAL_CHUNK_WINDOWS < starts.length) await new Promise((r) => setImmediate(r));
   }
-  return s / starts.length;
+  const n = starts.length;
+  const mse = s / n;
+  const variance = Math.max(0, s2 / n - mse * mse);
+  return { mse, ci95: n > 1 ? 1.96 * Math.sqrt(variance / (n - 1)) : NaN, windows: n };
+}
+
+/** Mean squared error of the model on the windows at `starts`, in network units (see modelErrors). */
+export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, signal?: AbortSignal): Promise<number> {
+  return (await modelErrors(model, cell, dataset, starts, { signal })).mse;
 }
 
 function snapshot(vars: tf.Variable[]): tf.Tensor[] {
@@ -114,6 +148,7 @@ export class Trainer {
     const batchesPerEpoch = Math.ceil(trainPerEpoch / cfg.batchSize);
     const totalBatches = cfg.epochs * batchesPerEpoch;
     const devStarts = dataset.splits.dev.subarray(0, DEV_WINDOWS_PER_EPOCH);
+    const evalCost = (this.o.finalEvaluationWindows ?? 0) / 3; // in training-window equivalents
 
     let outcome: TrainOutcome = 'completed';
     let message: string | null = null;
@@ -163,7 +198,7 @@ export class Trainer {
           const elapsed = (performance.now() - t0) / 1000;
           const seqPerSecond = seqDone / elapsed;
           const remaining = (cfg.epochs - epoch) * trainPerEpoch + (trainPerEpoch - (b * cfg.batchSize + n));
-          emit({ type: 'batch', epoch, batch: b + 1, batches: batchesPerEpoch, loss: loss * scale, seqPerSecond, etaSeconds: remaining / seqPerSecond });
+          emit({ type: 'batch', epoch, batch: b + 1, batches: batchesPerEpoch, loss: loss * scale, seqPerSecond, etaSeconds: (remaining + evalCost) / seqPerSecond });
         }
         const trainLoss = (lossSum / Math.max(1, lossCount)) * scale;
         const devLoss = (await modelMse(model, cell, dataset, devStarts)) * scale;
@@ -172,7 +207,7 @@ export class Trainer {
         epochsDone = epoch;
         const elapsed = (performance.now() - t0) / 1000;
         const seqPerSecond = seqDone / elapsed;
-        emit({ type: 'epoch', epoch, epochs: cfg.epochs, trainLoss, devLoss, seqPerSecond, etaSeconds: ((cfg.epochs - epoch) * trainPerEpoch) / seqPerSecond, learningRate: lr });
+        emit({ type: 'epoch', epoch, epochs: cfg.epochs, trainLoss, devLoss, seqPerSecond, etaSeconds: ((cfg.epochs - epoch) * trainPerEpoch + evalCost) / seqPerSecond, learningRate: lr });
         if (this.o.onCheckpoint) {
           const optimizerWeights = await optimizer.getWeights();
           try {

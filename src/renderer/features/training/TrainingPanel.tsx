@@ -1,6 +1,7 @@
 // Model and training: settings, Train / Cancel / Resume, a live loss chart, progress and the result
 // beside the references (noise floor, persistence, linear AR).
 import { useMemo, useState } from 'react';
+import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCH_WINDOWS, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_SEED, DEFAULT_WINDOW } from '../../../shared/contract';
 import type { EventPayload } from '../../../shared/protocol';
 import { LineChart } from '../../components/LineChart';
 
@@ -21,13 +22,13 @@ export const defaultTrainSettings: TrainSettings = {
   name: 'sine-lstm',
   type: 'lstm',
   units: '16,16,16',
-  window: 100,
-  batchSize: 128,
-  learningRate: 0.002,
-  epochs: 5,
+  window: DEFAULT_WINDOW,
+  batchSize: DEFAULT_BATCH_SIZE,
+  learningRate: DEFAULT_LEARNING_RATE,
+  epochs: DEFAULT_EPOCHS,
   split: 'shuffled',
-  seed: 1,
-  maxTrainWindows: 0,
+  seed: DEFAULT_SEED,
+  maxTrainWindows: DEFAULT_EPOCH_WINDOWS,
 };
 
 export interface TrainingView {
@@ -113,7 +114,7 @@ export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: Tr
         <Field label="seed">
           <input type="number" value={s.seed} onChange={num('seed')} />
         </Field>
-        <Field label="windows/epoch (0 = all)">
+        <Field label="windows per epoch (0 = all)">
           <input data-testid="max-windows" type="number" min={0} value={s.maxTrainWindows} onChange={num('maxTrainWindows')} />
         </Field>
         <Field label="backend">
@@ -133,7 +134,9 @@ export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: Tr
       </div>
       <progress data-testid="train-progress" max={100} value={pct} />
       <p className="hint" data-testid="train-status">
-        {last && last.type === 'batch' && !view.done
+        {last && last.type === 'evaluation' && !view.done
+          ? `evaluating: ${last.done.toLocaleString('en-US')} of ${last.total.toLocaleString('en-US')} windows, ETA ${Math.ceil(last.etaSeconds)} s`
+          : last && last.type === 'batch' && !view.done
           ? `epoch ${last.epoch}, batch ${last.batch}/${last.batches}: loss ${fmt(last.loss)}, ${Math.round(last.seqPerSecond)} seq/s, ETA ${Math.ceil(last.etaSeconds)} s`
           : view.done
             ? view.done.error
@@ -147,7 +150,10 @@ export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: Tr
           <tbody>
             <tr>
               <th>test MSE</th>
-              <td>{fmt(m.test_mse)}</td>
+              <td title={m.eval_windows ? `95 % interval over ${m.eval_windows.toLocaleString('en-US')} test windows` : undefined}>
+                {fmt(m.test_mse)}
+                {m.test_mse_ci95 !== undefined && <span className="hint"> ± {fmt(m.test_mse_ci95)}</span>}
+              </td>
               <th>noise floor</th>
               <td>{fmt(m.noise_floor)}</td>
             </tr>
