@@ -40,6 +40,8 @@ const latencies = new Map<string, number[]>(); // per command, answered only
 const errorCodes = new Map<string, number>();
 /** Answers with code `internal` (a bug, by definition), replies and training runs alike. */
 const internalErrors: string[] = [];
+/** Error answers other than `busy`, distinct (a model deleted while read is legitimate; the summary shows them). */
+const otherErrors = new Set<string>();
 /** Requests that got no answer in time, by command and id. */
 const unanswered: string[] = [];
 
@@ -59,6 +61,7 @@ class Client {
       push(latencies, p.command, performance.now() - p.at);
       if (!m.ok) errorCodes.set(m.error!.code, (errorCodes.get(m.error!.code) ?? 0) + 1);
       if (!m.ok && m.error!.code === 'internal') internalErrors.push(`${p.command}: ${m.error!.message}`);
+      if (!m.ok && m.error!.code !== 'busy') otherErrors.add(`${p.command}: ${m.error!.code}: ${m.error!.message}`);
       p.resolve(m);
     });
     ws.on('error', (e) => process.stderr.write(`soak: a legitimate client's connection failed: ${e.message}\n`));
@@ -239,7 +242,7 @@ async function generator(): Promise<void> {
   const c = await Client.open(server);
   for (let n = 0; running(); n++) {
     const list = await c.call('models.list', {});
-    const ready = ((list.result?.models ?? []) as { name: string; status: string }[]).filter((m) => m.status === 'completed');
+    const ready = ((list.result?.models ?? []) as { name: string; status: string }[]).filter((m) => m.status === 'complete');
     if (ready.length === 0) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       continue;
@@ -348,6 +351,7 @@ const summary = {
     unanswered: totalSent - all.length,
     unansweredRequests: unanswered.slice(0, 20),
     errorReplies: Object.fromEntries(errorCodes),
+    otherErrorMessages: [...otherErrors].slice(0, 10),
     latencyMs: { p50: Math.round(quantile(all, 0.5)), p99: Math.round(quantile(all, 0.99)) },
     byCommand,
   },
