@@ -7,7 +7,7 @@ import { emitAppEvent } from './app-events';
 import { SamplePlayer } from './audio/player';
 import { GenerationPanel, type GenerationView } from './features/generation/GenerationPanel';
 import { ModelsPanel } from './features/models/ModelsPanel';
-import { SignalPanel, type SignalChoice } from './features/signals/SignalPanel';
+import { SignalPanel, type SignalChoice, type SignalPreview } from './features/signals/SignalPanel';
 import { TrainingPanel, type TrainingView, type TrainSettings } from './features/training/TrainingPanel';
 import type { LabClient } from './lab-client';
 import { PRESETS } from '../shared/signals/generators';
@@ -26,7 +26,7 @@ export function App({ client }: { client: LabClient }) {
   const [backend, setBackend] = useState('…');
   const [presets, setPresets] = useState<{ name: string; description: string }[]>([]);
   const [choice, setChoice] = useState<SignalChoice>({ source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' });
-  const [preview, setPreview] = useState<{ samples: Float32Array; sampleRate: number; noiseFloor: number | null } | null>(null);
+  const [preview, setPreview] = useState<SignalPreview | null>(null);
   const [training, setTraining] = useState<TrainingView>(emptyTraining);
   const [models, setModels] = useState<ModelSummary[]>([]);
   const [selected, setSelected] = useState<string | null>(null);

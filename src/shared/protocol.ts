@@ -74,7 +74,14 @@ export const commandResults = {
     presets: z.array(z.object({ name: z.string(), description: z.string() })),
     modelsDir: z.string(),
   }),
-  'signal.preview': z.object({ samples: f32, sampleRate: z.number(), noiseFloor: z.number().nullable(), description: z.string() }),
+  /** What the UI draws of a signal: its length and min/max peaks (at most 65,536 buckets), never every sample. */
+  'signal.preview': z.object({
+    length: z.number().int(),
+    sampleRate: z.number(),
+    peaks: z.object({ max: f32, min: f32 }),
+    noiseFloor: z.number().nullable(),
+    description: z.string(),
+  }),
   'train.start': z.object({ runId: z.string() }),
   'train.resume': z.object({ runId: z.string() }),
   'train.cancel': z.object({ cancelled: z.boolean() }),

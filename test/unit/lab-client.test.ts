@@ -72,8 +72,9 @@ describe('WebSocket transport (renderer side) against the server', () => {
     const info = await client.call('engine.info', {});
     expect(info.backend).toBe('wasm');
     const preview = await client.call('signal.preview', { source: { kind: 'preset', name: 'sine' } });
-    expect(preview.samples).toBeInstanceOf(Float32Array);
-    expect(preview.samples.length).toBe(50_001);
+    expect(preview.length).toBe(50_001);
+    expect(preview.peaks.max).toBeInstanceOf(Float32Array);
+    expect(preview.peaks.max.length).toBe(50_001); // shorter than 65,536 buckets: one sample each
     expect(preview.noiseFloor).toBeCloseTo(0.0004, 10);
     const samples = new Float32Array([0.5, NaN]);
     await expect(client.call('signal.preview', { source: { kind: 'samples', name: 'mic', sampleRate: 8000, samples } })).rejects.toMatchObject({

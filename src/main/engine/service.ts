@@ -8,6 +8,7 @@ import { parseCommandArgs, PROTOCOL_VERSION } from '../../shared/protocol';
 import type { SignalSource } from '../../shared/contract';
 import { findPreset, PRESETS } from '../../shared/signals/generators';
 import { encodeWav } from '../../shared/signals/wav';
+import { computePeaks } from '../../shared/dsp/peaks';
 import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
 import { parseTrainingLog, readStoredSpec, recoverModelsDir, writeFileAtomic, type StoredSpec } from './store';
@@ -81,10 +82,10 @@ export class LabService {
         const { source } = parseCommandArgs(command, rawArgs);
         if (source.kind === 'samples') {
           checkFinite(source.samples, source.name);
-          return { samples: source.samples, sampleRate: source.sampleRate, noiseFloor: null, description: source.name };
+          return { length: source.samples.length, sampleRate: source.sampleRate, peaks: computePeaks(source.samples), noiseFloor: null, description: source.name };
         }
         const s = await loadSignal(source);
-        return { samples: s.samples, sampleRate: s.sampleRate, noiseFloor: s.noiseFloor, description: findPreset(source.name)?.description ?? source.name };
+        return { length: s.samples.length, sampleRate: s.sampleRate, peaks: computePeaks(s.samples), noiseFloor: s.noiseFloor, description: findPreset(source.name)?.description ?? source.name };
       }
       case 'train.start': {
         const a = parseCommandArgs(command, rawArgs);

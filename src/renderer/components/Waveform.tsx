@@ -1,10 +1,15 @@
-// A wavesurfer.js waveform of a Float32Array, with zoom; scrolls when zoomed in.
-import { useEffect, useRef, useState } from 'react';
+// A wavesurfer.js waveform drawn from min/max peaks, with zoom; scrolls when zoomed in. Peaks come
+// from the engine for signals (an hour of audio is 65,536 buckets, not 57 M samples) or are computed
+// here from a continuation; wavesurfer then never decodes audio to draw it.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import WaveSurfer from 'wavesurfer.js';
-import { encodeWav } from '../../shared/signals/wav';
+import { computePeaks, type Peaks } from '../../shared/dsp/peaks';
 
 export interface WaveformProps {
-  samples: Float32Array | null;
+  /** The samples to draw, or null; ignored when `peaks` is given. */
+  samples?: Float32Array | null;
+  /** Precomputed peaks with the signal's length in samples. */
+  peaks?: { peaks: Peaks; length: number } | null;
   sampleRate: number;
   height?: number;
   color?: string;
@@ -12,7 +17,7 @@ export interface WaveformProps {
   onReady?: (duration: number) => void;
 }
 
-export function Waveform({ samples, sampleRate, height = 96, color = '#4a7bd0', label, onReady }: WaveformProps) {
+export function Waveform({ samples = null, peaks = null, sampleRate, height = 96, color = '#4a7bd0', label, onReady }: WaveformProps) {
   const box = useRef<HTMLDivElement>(null);
   const ws = useRef<WaveSurfer | null>(null);
   const [zoom, setZoom] = useState(0);
@@ -31,33 +36,34 @@ export function Waveform({ samples, sampleRate, height = 96, color = '#4a7bd0', 
     };
   }, [height, color]);
 
+  const drawn = useMemo(() => peaks ?? (samples && samples.length ? { peaks: computePeaks(samples), length: samples.length } : null), [peaks, samples]);
+
   useEffect(() => {
     const w = ws.current;
-    if (!w || !samples || samples.length === 0) return;
+    if (!w || !drawn || drawn.length === 0) return;
     let stale = false;
-    const blob = new Blob([encodeWav(samples, sampleRate) as Uint8Array<ArrayBuffer>], { type: 'audio/wav' });
-    void w.loadBlob(blob).catch((e: Error) => {
+    void w.load('', [drawn.peaks.max, drawn.peaks.min], drawn.length / sampleRate).catch((e: Error) => {
       if (!stale) console.warn(`Waveform: ${e.message}`);
     });
     return () => {
       stale = true;
     };
-  }, [samples, sampleRate]);
+  }, [drawn, sampleRate]);
 
   useEffect(() => {
     const w = ws.current;
-    if (w && samples && samples.length) {
+    if (w && drawn && drawn.length) {
       try {
         w.zoom(zoom);
       } catch {
         // zoom before the first load is ignored
       }
     }
-  }, [zoom, samples]);
+  }, [zoom, drawn]);
 
   return (
     <div className="waveform" aria-label={label}>
-      <div ref={box} className="waveform-canvas" data-testid={`waveform-${label}`} data-samples={samples?.length ?? 0} />
+      <div ref={box} className="waveform-canvas" data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} />
       <label className="zoom">
         zoom
         <input type="range" min={0} max={20000} step={100} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} />

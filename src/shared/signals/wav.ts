@@ -164,7 +164,7 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV file'): DecodedAudio {
 
 /** Refuses a file whose chunk sizes do not add up (wavefile reads whatever bytes are there). */
 function checkSizes(bytes: Uint8Array, layout: RiffLayout, name: string): void {
-  if (layout.dataStart < 0) throw new LabError('bad_file', `${name} has no data chunk`);
+  if (layout.dataStart < 0) throw new LabError('bad_file', `${name} is not a readable WAV file: it has no data chunk`);
   if (layout.dataStart + layout.dataSize > bytes.length) {
     throw new LabError('bad_file', `${name} is truncated: its data chunk declares ${layout.dataSize} bytes, but only ${bytes.length - layout.dataStart} follow`);
   }

@@ -1,6 +1,6 @@
 // Signal: choose a preset (and its parameters) or open a WAV file; see its waveform.
 import { useState } from 'react';
-import type { UiSource } from '../../../shared/protocol';
+import type { CommandResult, UiSource } from '../../../shared/protocol';
 import { signalTooLong } from '../../../shared/limits';
 import { decodeWav } from '../../../shared/signals/wav';
 import { PRESETS, type SignalSpec } from '../../../shared/signals/generators';
@@ -12,9 +12,12 @@ export interface SignalChoice {
   label: string;
 }
 
+/** What the engine returns for a signal to show: its length and min/max peaks. */
+export type SignalPreview = CommandResult<'signal.preview'>;
+
 export interface SignalPanelProps {
   presets: { name: string; description: string }[];
-  preview: { samples: Float32Array; sampleRate: number; noiseFloor: number | null } | null;
+  preview: SignalPreview | null;
   onChoose: (c: SignalChoice) => void;
   onError: (message: string) => void;
   onShown: (duration: number) => void;
@@ -117,10 +120,10 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
         )}
       </div>
       <p className="hint">{note ?? presets.find((p) => p.name === preset)?.description}</p>
-      <Waveform label="signal" samples={preview?.samples ?? null} sampleRate={preview?.sampleRate ?? 44100} onReady={onShown} />
+      <Waveform label="signal" peaks={preview ? { peaks: preview.peaks, length: preview.length } : null} sampleRate={preview?.sampleRate ?? 44100} onReady={onShown} />
       {preview && (
         <p className="hint" data-testid="signal-info">
-          {preview.samples.length.toLocaleString()} samples at {preview.sampleRate} Hz
+          {preview.length.toLocaleString()} samples at {preview.sampleRate} Hz
           {preview.noiseFloor !== null ? `, noise floor ${preview.noiseFloor.toPrecision(3)}` : ''}
         </p>
       )}
