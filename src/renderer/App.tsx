@@ -262,7 +262,7 @@ export function App({ client }: { client: LabClient }) {
             onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
             onRecorded={(samples, sampleRate) => emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: rms(samples) })}
           />
-          <TrainingPanel backend={backend} view={training} onTrain={(s) => void train(s)} onCancel={() => training.runId && void guard(() => client.call('train.cancel', { runId: training.runId! }))} onResume={(n, e) => void resume(n, e)} />
+          <TrainingPanel backend={backend} signalLength={preview?.length ?? null} view={training} onTrain={(s) => void train(s)} onCancel={() => training.runId && void guard(() => client.call('train.cancel', { runId: training.runId! }))} onResume={(n, e) => void resume(n, e)} />
         </div>
         <div className="col">
           <GenerationPanel

@@ -108,3 +108,11 @@ describe('ModelsPanel', () => {
     expect(screen.getByText(/No saved models yet/)).toBeTruthy();
   });
 });
+
+describe('epoch coverage', () => {
+  it('says how much of a long recording one epoch trains on', async () => {
+    const { epochCoverage } = await import('../../src/renderer/features/training/TrainingPanel');
+    expect(epochCoverage(57_600_000, 100, 200_000)).toBe('an epoch trains on 200,000 windows of 100 samples: 0.58 % of the 34,559,940 training windows');
+    expect(epochCoverage(50_001, 100, 200_000)).toBe('an epoch trains on 29,941 windows of 100 samples: all of the 29,941 training windows');
+  });
+});

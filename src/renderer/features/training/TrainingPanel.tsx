@@ -42,6 +42,8 @@ export interface TrainingView {
 
 export interface TrainingPanelProps {
   backend: string;
+  /** Samples in the chosen signal, to say how much of it one epoch covers; null before one is shown. */
+  signalLength?: number | null;
   view: TrainingView;
   onTrain: (s: TrainSettings) => void;
   onCancel: () => void;
@@ -59,7 +61,15 @@ function Field(props: { label: string; children: React.ReactNode }) {
   );
 }
 
-export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: TrainingPanelProps) {
+/** What one epoch trains on, in words: windows, and the share of the training windows they are. */
+export function epochCoverage(signalLength: number, window: number, maxTrainWindows: number, trainFraction = 0.6): string {
+  const trainWindows = Math.round(Math.max(0, signalLength - window) * trainFraction);
+  const perEpoch = maxTrainWindows > 0 ? Math.min(maxTrainWindows, trainWindows) : trainWindows;
+  const share = trainWindows > 0 ? (100 * perEpoch) / trainWindows : 0;
+  return `an epoch trains on ${perEpoch.toLocaleString('en-US')} windows of ${window} samples: ${share >= 99.95 ? 'all' : `${share.toPrecision(2)} %`} of the ${trainWindows.toLocaleString('en-US')} training windows`;
+}
+
+export function TrainingPanel({ backend, signalLength = null, view, onTrain, onCancel, onResume }: TrainingPanelProps) {
   const [s, setS] = useState<TrainSettings>(defaultTrainSettings);
   const set = <K extends keyof TrainSettings>(k: K, v: TrainSettings[K]) => setS((o) => ({ ...o, [k]: v }));
   const num = (k: keyof TrainSettings) => (e: React.ChangeEvent<HTMLInputElement>) => set(k, Number(e.target.value) as never);
@@ -117,6 +127,11 @@ export function TrainingPanel({ backend, view, onTrain, onCancel, onResume }: Tr
         <Field label="windows per epoch (0 = all)">
           <input data-testid="max-windows" type="number" min={0} value={s.maxTrainWindows} onChange={num('maxTrainWindows')} />
         </Field>
+        {signalLength !== null && (
+          <p className="hint wide" data-testid="epoch-coverage">
+            {epochCoverage(signalLength, s.window, s.maxTrainWindows)}
+          </p>
+        )}
         <Field label="backend">
           <output data-testid="backend">{backend}</output>
         </Field>
