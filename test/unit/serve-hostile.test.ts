@@ -335,11 +335,10 @@ describe('a client that stops reading', () => {
     stalled.socket.pause(); // reads nothing from here on: the server's replies pile up
     const watcher = await RawWs.open();
     const dropped = new Promise<string>((resolve) => (onDrop = resolve));
-    // Four previews of 2 M samples: 32 MB of replies, more than the kernel's socket buffers hold.
-    for (let i = 0; i < 4; i++) {
-      const source = { kind: 'preset', name: 'sine', signal: { kind: 'sine', length: 2_000_000, frequency: 0.01, noise: 0.02, seed: i } };
-      stalled.send(2, Buffer.from(encodeFrame({ kind: 'request', id: 100 + i, command: 'signal.preview', args: { source } })));
-    }
+    // Replies the server makes without the engine: each error names the unknown command, so 24
+    // commands of 1 MB bring 24 MB of replies, more than the kernel's socket buffers hold.
+    const name = 'x'.repeat(2 ** 20);
+    for (let i = 0; i < 24; i++) stalled.send(2, Buffer.from(encodeFrame({ kind: 'request', id: 100 + i, command: name, args: {} })));
     const reason = await dropped;
     expect(reason).toMatch(/^Dropped: this client stopped reading \(\d+ MB unsent for \d+ s\)$/);
     await expectServing();
