@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'busy' // the engine is already doing that kind of work
   | 'not_found' // no such model or run
   | 'engine_crashed' // the engine process died while the request was in flight
+  | 'engine_unreachable' // the UI cannot reach the engine (browser mode: the server is gone)
+  | 'exists' // a model of that name exists and the caller did not ask to replace it
   | 'unauthorized' // a connection without the right token
   | 'internal'; // a bug: anything else
 

@@ -30,6 +30,8 @@ export const commandArgs = {
     model: modelSpecSchema.partial().default({}),
     config: trainConfigSchema.partial().default({}),
     backend: z.string().optional(),
+    /** Replace a model of the same name; without it such a request is refused with code `exists`. */
+    overwrite: z.boolean().default(false),
     /** The caller's id for this run: progress events may arrive before the reply, and carry it. */
     runId: z.string().max(100).optional(),
   }),
@@ -63,6 +65,12 @@ const modelSummarySchema = z.object({
   sampleRate: z.number(),
   metrics: metricsSchema.nullable(),
   updatedAt: z.string(),
+  /** When the run began (ISO 8601); absent from older engines. */
+  createdAt: z.string().optional(),
+  /** Seconds spent training, summed over its epochs; absent from older engines. */
+  trainSeconds: z.number().optional(),
+  /** 'complete' runs: how training ended ('completed', 'early-stopped', 'cancelled', 'diverged'). */
+  outcome: z.string().nullable().optional(),
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
@@ -94,7 +102,13 @@ export const commandResults = {
     sampleRate: z.number(),
   }),
   'models.list': z.object({ models: z.array(modelSummarySchema) }),
-  'models.get': z.object({ summary: modelSummarySchema, history: z.array(epochRecordSchema), batchLosses: f32 }),
+  'models.get': z.object({
+    summary: modelSummarySchema,
+    history: z.array(epochRecordSchema),
+    batchLosses: f32,
+    /** What the run was made of, so that the UI can load it into the form ("Duplicate run"); absent from older engines. */
+    settings: z.object({ model: modelSpecSchema, train: trainConfigSchema, source: signalSourceSchema }).optional(),
+  }),
   'models.delete': z.object({ deleted: z.boolean() }),
 } as const;
 export type CommandResult<C extends CommandName> = z.output<(typeof commandResults)[C]>;

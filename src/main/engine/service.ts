@@ -5,13 +5,13 @@ import * as path from 'node:path';
 import { LabError, toErrorData } from '../../shared/errors';
 import type { CommandName, CommandResult, EventName, EventPayload, ModelSummary, ParsedUiSource } from '../../shared/protocol';
 import { parseCommandArgs, PROTOCOL_VERSION } from '../../shared/protocol';
-import type { SignalSource } from '../../shared/contract';
+import type { EpochRecord, SignalSource } from '../../shared/contract';
 import { findPreset, PRESETS } from '../../shared/signals/generators';
 import { encodeWav } from '../../shared/signals/wav';
 import { computePeaks } from '../../shared/dsp/peaks';
 import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
-import { parseTrainingLog, readStoredSpec, recoverModelsDir, writeFileAtomic, type StoredSpec } from './store';
+import { isModelFolder, parseTrainingLog, readStoredSpec, recoverModelsDir, writeFileAtomic, type StoredSpec } from './store';
 
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -22,7 +22,7 @@ export interface LabServiceOptions {
   emit: Emit;
 }
 
-function summarise(name: string, s: StoredSpec): ModelSummary {
+function summarise(name: string, s: StoredSpec, history: EpochRecord[] = []): ModelSummary {
   return {
     name,
     status: s.status,
@@ -35,7 +35,15 @@ function summarise(name: string, s: StoredSpec): ModelSummary {
     sampleRate: s.sampleRate,
     metrics: s.metrics,
     updatedAt: s.updatedAt,
+    createdAt: s.createdAt,
+    trainSeconds: history.reduce((sum, h) => sum + h.seconds, 0),
+    outcome: s.outcome,
   };
+}
+
+async function readHistory(dir: string): Promise<{ history: EpochRecord[]; batchLosses: number[] }> {
+  const lines = (await fs.readFile(path.join(dir, 'training-log.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  return parseTrainingLog(lines);
 }
 
 /** Copies of audio sent by the UI, beside the model folders (which refer to them by path). */
@@ -91,9 +99,13 @@ export class LabService {
         const a = parseCommandArgs(command, rawArgs);
         const slot = this.claimSlot(a.name, a.runId);
         try {
+          // Checked here, not only by train(), so that the UI gets a code it can ask the user about.
+          if (!a.overwrite && (await isModelFolder(this.modelDir(a.name)))) {
+            throw new LabError('exists', `A model named "${a.name}" already exists; choose another name, or confirm that it should be replaced`);
+          }
           await fs.mkdir(this.o.modelsDir, { recursive: true });
           const source = await this.storeSource(a.name, a.source);
-          return this.startTraining(slot, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name), overwrite: true });
+          return this.startTraining(slot, { source, model: a.model, config: a.config, backend: a.backend ?? this.o.backend, out: this.modelDir(a.name), overwrite: a.overwrite });
         } catch (e) {
           this.releaseSlot(slot);
           throw e;
@@ -137,7 +149,7 @@ export class LabService {
         for (const name of names.sort()) {
           if (name.startsWith('.')) continue;
           const spec = await readStoredSpec(this.modelDir(name)).catch(() => null);
-          if (spec) models.push(summarise(name, spec));
+          if (spec) models.push(summarise(name, spec, (await readHistory(this.modelDir(name))).history));
         }
         return { models };
       }
@@ -145,9 +157,13 @@ export class LabService {
         const { name } = parseCommandArgs(command, rawArgs);
         if (!(await fs.stat(this.modelDir(name)).catch(() => null))) throw new LabError('not_found', `No model named "${name}"`);
         const spec = await readStoredSpec(this.modelDir(name)); // a damaged folder says what is wrong with it
-        const lines = (await fs.readFile(path.join(this.modelDir(name), 'training-log.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-        const { history, batchLosses } = parseTrainingLog(lines);
-        return { summary: summarise(name, spec), history, batchLosses: Float32Array.from(batchLosses) };
+        const { history, batchLosses } = await readHistory(this.modelDir(name));
+        return {
+          summary: summarise(name, spec, history),
+          history,
+          batchLosses: Float32Array.from(batchLosses),
+          settings: { model: spec.model, train: spec.train, source: spec.source },
+        };
       }
       case 'models.delete': {
         const { name } = parseCommandArgs(command, rawArgs);
