@@ -8,6 +8,8 @@ import { generate } from './generator';
 import { buildModel } from './model';
 import { readWeights, RecurrentStepper } from './recurrent-step';
 import { fusedRecurrentPredict, trainingThreads } from './fused-recurrent';
+import { modelErrors } from './trainer';
+import { computePeaks } from '../../shared/dsp/peaks';
 
 export interface BenchConfig {
   name: string;
@@ -108,6 +110,29 @@ async function benchFusedGenerate(cfg: BenchConfig, seconds: number): Promise<Be
   return rows;
 }
 
+/** Final-evaluation speed: windows of the test split predicted per second (fused kernels where they apply). */
+async function benchEvaluate(cfg: BenchConfig, seconds: number): Promise<BenchRow> {
+  const signal = generateSignal({ ...getPreset('sine').signal, length: 60_000 });
+  const ds = new WindowDataset(signal, cfg.window, { split: 'shuffled', trainFraction: 0.6, devFraction: 0.2, seed: 1 });
+  const model = buildModel({ type: cfg.type, units: cfg.units }, 1);
+  const starts = ds.splits.test;
+  const t = await timeLoop(seconds, 1, async () => {
+    await modelErrors(model, cfg.type, ds, starts);
+  });
+  model.dispose();
+  return { task: 'evaluate', preset: cfg.name, backend: 'none', impl: 'fused-wasm', threads: 1, windows_per_s: round((t.iters * starts.length) / t.seconds) };
+}
+
+/** Waveform peaks as the engine computes them for the UI: seconds per hour of 16 kHz audio. */
+async function benchPeaks(seconds: number): Promise<BenchRow> {
+  const hour = new Float32Array(16_000 * 3600);
+  for (let i = 0; i < hour.length; i++) hour[i] = Math.sin(i * 0.0863) * 0.5;
+  const t = await timeLoop(seconds, 2, () => {
+    computePeaks(hour);
+  });
+  return { task: 'peaks', preset: 'hour-16k', backend: 'none', impl: 'js', s_per_hour: round(t.seconds / t.iters, 3) };
+}
+
 function round(v: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -128,6 +153,8 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
   });
   await initBackend(); // the fused kernels need no backend, but building their random model does
   for (const cfg of configs) for (const row of await benchFusedGenerate(cfg, seconds)) push(row);
+  for (const cfg of configs) push(await benchEvaluate(cfg, seconds));
+  push(await benchPeaks(seconds));
   for (const name of o.backends ?? BACKEND_NAMES) {
     try {
       await initBackend(name);
