@@ -60,11 +60,22 @@ export function parseBackendName(value: string): BackendName {
   throw new LabError('bad_argument', `Unknown backend "${value}"; expected one of ${BACKEND_NAMES.join(', ')}`);
 }
 
+/** The start-up in progress: calls are queued so that requests arriving together share one start. */
+let queue: Promise<unknown> = Promise.resolve();
+
 /**
  * Starts a backend: the requested one (argument, else $SEQUENCE_LAB_BACKEND), or the first that works.
- * A forced backend that cannot start is an error, not a silent fallback.
+ * A forced backend that cannot start is an error, not a silent fallback. Concurrent calls run one
+ * after another: two first requests racing through setBackend() left tfjs with a half-registered
+ * backend that broke every later training run.
  */
-export async function initBackend(requested?: string | null): Promise<BackendInfo> {
+export function initBackend(requested?: string | null): Promise<BackendInfo> {
+  const run = queue.then(() => startBackend(requested));
+  queue = run.catch(() => {});
+  return run;
+}
+
+async function startBackend(requested?: string | null): Promise<BackendInfo> {
   const wanted = requested ?? process.env[BACKEND_ENV] ?? null;
   // PROD silences tfjs's console banners and skips debug checks.
   tf.env().set('PROD', true);

@@ -130,6 +130,7 @@ export class LabService {
       }
       case 'generate.start': {
         const a = parseCommandArgs(command, rawArgs);
+        if (!(await fs.stat(this.modelDir(a.name)).catch(() => null))) throw new LabError('not_found', `No model named "${a.name}"`);
         const runId = a.runId ?? `gen-${++this.runs}`;
         const r = await generateFromFolder({
           dir: this.modelDir(a.name),
@@ -171,7 +172,10 @@ export class LabService {
         const dir = this.modelDir(name);
         const exists = await fs.stat(dir).catch(() => null);
         if (!exists) return { deleted: false };
-        await fs.rm(dir, { recursive: true, force: true });
+        // Moved aside first, in one rename: a request reading the model sees it whole or not at all.
+        const doomed = path.join(this.o.modelsDir, `.${name}.tmp-${process.pid}-${Date.now().toString(36)}-delete`);
+        await fs.rename(dir, doomed);
+        await fs.rm(doomed, { recursive: true, force: true });
         await this.pruneSources();
         return { deleted: true };
       }
