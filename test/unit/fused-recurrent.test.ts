@@ -103,3 +103,17 @@ describe('fused LSTM and GRU training op', () => {
     model.dispose();
   });
 });
+
+describe('training worker threads', () => {
+  it('a worker thread that cannot load is given up with a reason, and the pool still trains on this thread', async () => {
+    const { ShardPool } = await import('../../src/main/engine/fused-recurrent');
+    const missing = new URL('./no-such-worker.js', import.meta.url);
+    const pool = new ShardPool(2, missing, 2000);
+    expect(pool.threads).toBe(1);
+    expect(pool.degraded).toMatch(/worker thread 1 did not start within 2 s: training on 1 thread/);
+    let ran = false;
+    expect(pool.run([], () => (ran = true))).toEqual([]);
+    expect(ran).toBe(true);
+    pool.dispose();
+  });
+});

@@ -43,6 +43,9 @@ interface RemoteShard {
   ctrl: Int32Array;
 }
 
+/** How long a training worker thread may take to load its module before it is given up. */
+const WORKER_START_TIMEOUT_MS = 15_000;
+
 /** Batch rows below which a training step stays on one thread (the hand-off costs more). */
 const MIN_ROWS_PER_THREAD = 8;
 
@@ -50,18 +53,33 @@ const MIN_ROWS_PER_THREAD = 8;
  * The training step's shards: one on this thread and one per extra core in worker threads.
  * tfjs ops are synchronous, so this thread blocks (Atomics.wait) while the workers run.
  */
-class ShardPool {
+export class ShardPool {
   readonly local = new LstmShard(lstmModule());
   private readonly remotes: RemoteShard[] = [];
+  /** Why fewer threads run than were asked for, or null. */
+  readonly degraded: string | null = null;
 
-  constructor(threads: number) {
+  constructor(threads: number, workerUrl: URL = WORKER_URL, startTimeoutMs = WORKER_START_TIMEOUT_MS) {
+    const failed: string[] = [];
     for (let i = 1; i < threads; i++) {
       const { port1, port2 } = new MessageChannel();
-      const ctrl = new Int32Array(new SharedArrayBuffer(12));
-      const worker = new Worker(WORKER_URL, { workerData: { module: lstmModule(), port: port2, ctrl: ctrl.buffer }, transferList: [port2] });
+      const ctrl = new Int32Array(new SharedArrayBuffer(16));
+      const worker = new Worker(workerUrl, { workerData: { module: lstmModule(), port: port2, ctrl: ctrl.buffer }, transferList: [port2] });
       worker.unref();
+      worker.on('error', (e) => process.stderr.write(`fused recurrent: worker thread ${i} failed: ${e.message}\n`)); // never an uncaught error
       port1.unref();
+      // A worker whose module fails to load never runs its exit handler, and this thread would then
+      // wait for it for ever inside a training step: it must say it started (ctrl[3]) first.
+      if (Atomics.wait(ctrl, 3, 0, startTimeoutMs) === 'timed-out' && Atomics.load(ctrl, 3) === 0) {
+        failed.push(`worker thread ${i} did not start within ${startTimeoutMs / 1000} s`);
+        void worker.terminate();
+        continue;
+      }
       this.remotes.push({ worker, port: port1, ctrl });
+    }
+    if (failed.length) {
+      this.degraded = `${failed.join('; ')}: training on ${1 + this.remotes.length} thread(s)`;
+      process.stderr.write(`fused recurrent: ${this.degraded}\n`);
     }
   }
 

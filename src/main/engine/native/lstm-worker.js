@@ -1,7 +1,8 @@
 // A worker thread holding one LstmShard. The main thread blocks inside a tfjs op (ops are
 // synchronous), so commands and results travel through a MessagePort read with
 // receiveMessageOnPort, and Atomics on a shared Int32Array wake each side:
-// ctrl[0] counts commands sent, ctrl[1] counts results posted, ctrl[2] is set when this thread ends.
+// ctrl[0] counts commands sent, ctrl[1] counts results posted, ctrl[2] is set when this thread ends,
+// ctrl[3] once it has loaded (the pool gives up a thread that never does).
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LstmShard } from './lstm-shard.js';
 
@@ -9,6 +10,8 @@ const { module, port, ctrl: sab } = workerData;
 const ctrl = new Int32Array(sab);
 const shard = new LstmShard(module);
 let seen = 0;
+Atomics.store(ctrl, 3, 1);
+Atomics.notify(ctrl, 3);
 process.on('exit', () => {
   Atomics.store(ctrl, 2, 1);
   Atomics.notify(ctrl, 1);
