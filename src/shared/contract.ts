@@ -17,10 +17,11 @@ export const MAX_UNITS = 1024;
 export const MAX_LAYERS = 16;
 /** Default input dropout between recurrent layers (0 = off, as in the notebook). */
 export const DEFAULT_DROPOUT = 0;
+export const DEFAULT_CELL = 'lstm';
 
 export const modelSpecSchema = z.object({
   /** Recurrent cell: 'lstm' or 'gru'. Gates use sigmoid (not tfjs's hardSigmoid) to match Keras and PyTorch. */
-  type: z.enum(['lstm', 'gru']).default('lstm'),
+  type: z.enum(['lstm', 'gru']).default(DEFAULT_CELL),
   /** Units of each stacked recurrent layer, bottom first. */
   units: z.array(z.number().int().min(1).max(MAX_UNITS)).min(1).max(MAX_LAYERS).default(DEFAULT_UNITS),
   /** Dropout on each recurrent layer's inputs while training, in [0, 1). */
@@ -33,6 +34,15 @@ export type ModelSpec = z.output<typeof modelSpecSchema>;
 
 /** Longest continuation one generate call makes (10 M samples: 40 MB, under 4 min at 16 kHz). */
 export const MAX_GENERATE_LENGTH = 10_000_000;
+/** Most priming samples one generate call takes from the signal. */
+export const MAX_PRIME = 1_000_000;
+/** The UI's first generation: 100 samples of the signal, then 1,000 generated. */
+export const DEFAULT_PRIME = 100;
+export const DEFAULT_GENERATE_LENGTH = 1000;
+/** Largest window and batch: 65,536 (a 1.5 s window at 44.1 kHz). */
+export const MAX_WINDOW = 65_536;
+export const MAX_BATCH_SIZE = 65_536;
+export const MAX_EPOCHS = 100_000;
 
 // ---- Training settings --------------------------------------------------------------------
 
@@ -49,19 +59,20 @@ export const DEFAULT_EPOCHS = 5;
 export const DEFAULT_SEED = 1;
 /** Windows per epoch unless set: all of a preset's (30,000 for the sine), 200,000 of a long recording's. */
 export const DEFAULT_EPOCH_WINDOWS = 200_000;
+export const DEFAULT_SPLIT = 'shuffled';
 
 export const trainConfigSchema = z.object({
   /** Samples the network sees before predicting the next one. */
-  window: z.number().int().min(1).max(65_536).default(DEFAULT_WINDOW),
+  window: z.number().int().min(1).max(MAX_WINDOW).default(DEFAULT_WINDOW),
   /** Windows per optimizer step. Generation uses its own batch (number of streams). */
-  batchSize: z.number().int().min(1).max(65_536).default(DEFAULT_BATCH_SIZE),
+  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(DEFAULT_BATCH_SIZE),
   /** Adam's learning rate. */
   learningRate: z.number().gt(0).max(1).default(DEFAULT_LEARNING_RATE),
   /** Learning rate at the last batch of the last epoch, reached by cosine decay; null keeps it constant. */
   finalLearningRate: z.number().gt(0).max(1).nullable().default(DEFAULT_FINAL_LEARNING_RATE),
-  epochs: z.number().int().min(1).max(100_000).default(DEFAULT_EPOCHS),
+  epochs: z.number().int().min(1).max(MAX_EPOCHS).default(DEFAULT_EPOCHS),
   /** 'shuffled': window starts shuffled then cut (the notebook); 'blocked': contiguous spans, no sample shared. */
-  split: z.enum(['shuffled', 'blocked']).default('shuffled'),
+  split: z.enum(['shuffled', 'blocked']).default(DEFAULT_SPLIT),
   /** Fractions of windows for train and dev; the rest is test. */
   trainFraction: z.number().gt(0).lt(1).default(0.6),
   devFraction: z.number().gt(0).lt(1).default(0.2),
@@ -139,7 +150,7 @@ export const metricsSchema = z.object({
   persistence_mse: z.number(),
   ar_mse: z.number(),
   ar_order: z.number(),
-  /** Test windows the metrics were measured on (a spread sample of at most 50,000); absent in older models. */
+  /** Test windows the metrics were measured on (a spread sample of at most 20,000); absent in older models. */
   eval_windows: z.number().int().optional(),
   /** Half-width of the 95 % confidence interval of test_mse over those windows; absent in older models. */
   test_mse_ci95: z.number().optional(),
