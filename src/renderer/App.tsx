@@ -1,18 +1,24 @@
-// The lab: signal, model and training, generation, models. One client, whichever transport.
+// The lab: signal, model and training, generation, runs. One client, whichever transport. Each
+// feature's state lives in its own hook (training, connection) or here when it ties features
+// together: the session that survives a reload, the model shown, what a new signal clears.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
 import { encodeWav } from '../shared/signals/wav';
 import { rms } from '../shared/dsp/spectrum';
+import { PRESETS } from '../shared/signals/generators';
 import { emitAppEvent } from './app-events';
 import { SamplePlayer } from './audio/player';
-import { GenerationPanel, type GenerationView } from './features/generation/GenerationPanel';
+import { GenerationPanel, type GenerationSettings, type GenerationView } from './features/generation/GenerationPanel';
 import { ModelsPanel } from './features/models/ModelsPanel';
+import type { RunHistory } from './features/models/runs';
+import { loadSession, saveSession, type PresetSettings, type Session } from './features/session';
 import { SignalPanel, type SignalChoice, type SignalPreview } from './features/signals/SignalPanel';
-import { TrainingPanel, type TrainingView, type TrainSettings } from './features/training/TrainingPanel';
-import type { LabClient } from './lab-client';
-import { PRESETS } from '../shared/signals/generators';
+import { TrainingPanel } from './features/training/TrainingPanel';
+import { formFromSettings, type TrainForm } from './features/training/train-form';
+import { newRunId, useTraining } from './features/training/useTraining';
+import { useConnection } from './features/useConnection';
+import type { ConnectionState, LabClient } from './lab-client';
 
-const emptyTraining: TrainingView = { runId: null, name: '', batchLosses: [], epochs: [], last: null, done: null };
 const emptyGeneration: GenerationView = { model: null, primeSamples: new Float32Array(0), samples: new Float32Array(0), truth: null, sampleRate: 44100, state: null };
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
@@ -22,21 +28,37 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
+function presetChoice(p: PresetSettings): SignalChoice | null {
+  const base = PRESETS[p.name]?.signal;
+  if (!base) return null;
+  return { source: { kind: 'preset', name: p.name, signal: { ...base, length: p.length, noise: p.noise, seed: p.seed } }, label: p.name };
+}
+
+/** What identifies a signal: a preset by its settings, decoded audio by its samples. */
+function signalKey(c: SignalChoice): unknown {
+  return c.source.kind === 'preset' ? JSON.stringify(c.source) : c.source.samples;
+}
+
 export function App({ client }: { client: LabClient }) {
+  const initial = useMemo(() => loadSession(), []);
   const [backend, setBackend] = useState('…');
   const [presets, setPresets] = useState<{ name: string; description: string }[]>([]);
-  const [choice, setChoice] = useState<SignalChoice>({ source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' });
+  const [choice, setChoice] = useState<SignalChoice>(() => (initial.preset && presetChoice(initial.preset)) || { source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' });
+  const [presetShown, setPresetShown] = useState<PresetSettings | null>(initial.preset);
   const [preview, setPreview] = useState<SignalPreview | null>(null);
-  const [training, setTraining] = useState<TrainingView>(emptyTraining);
+  const [form, setForm] = useState<TrainForm>(initial.form);
   const [models, setModels] = useState<ModelSummary[]>([]);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(initial.selected);
+  const [genModel, setGenModel] = useState<string | null>(initial.selected);
+  const [genSettings, setGenSettings] = useState<GenerationSettings>(initial.generation);
+  const [compared, setCompared] = useState<string[]>(initial.compared);
+  const [histories, setHistories] = useState<Record<string, RunHistory & { updatedAt: string }>>({});
   const [generation, setGeneration] = useState<GenerationView>(emptyGeneration);
   const [busy, setBusy] = useState(false);
   const [playing, setPlaying] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [engineNote, setEngineNote] = useState<string | null>(null);
   const player = useRef<SamplePlayer | null>(null);
-  const trainingRun = useRef<string | null>(null);
   const generationRun = useRef<string | null>(null);
 
   const showError = useCallback((message: string) => {
@@ -58,8 +80,21 @@ export function App({ client }: { client: LabClient }) {
 
   const refreshModels = useCallback(async () => {
     const r = await guard(() => client.call('models.list', {}));
-    if (r) setModels(r.models);
+    if (r) {
+      setModels(r.models);
+      emitAppEvent('models-listed', { names: r.models.map((m) => m.name) });
+    }
   }, [client, guard]);
+
+  const training = useTraining(client, {
+    onDone: (d) => {
+      setSelected(d.name);
+      setGenModel(d.name);
+      void refreshModels();
+    },
+    onError: showError,
+    onNotice: setEngineNote,
+  });
 
   const loadInfo = useCallback(async () => {
     const info = await guard(() => client.call('engine.info', {}));
@@ -70,29 +105,26 @@ export function App({ client }: { client: LabClient }) {
     await refreshModels();
   }, [client, guard, refreshModels]);
 
+  const { interrupt } = training;
+  const onConnection = useCallback(
+    (s: ConnectionState) => {
+      if (s.online) {
+        setError(null);
+        void loadInfo();
+      } else {
+        interrupt('The connection to the engine server was lost during training; once it is back, see Runs for what was saved.', 'engine_unreachable');
+        setBusy(false);
+      }
+    },
+    [interrupt, loadInfo],
+  );
+  const connection = useConnection(client, onConnection);
+  const unavailable = connection.online ? null : `${connection.reason}. Reconnecting by itself…`;
+
   useEffect(() => {
     player.current = new SamplePlayer();
     void loadInfo().then(() => emitAppEvent('app-loaded'));
     const offs = [
-      client.on('train.progress', (p) => {
-        if (p.runId !== trainingRun.current) return;
-        const e = p.progress;
-        if (e.type === 'batch') setTraining((t) => ({ ...t, last: e, batchLosses: [...t.batchLosses, e.loss] }));
-        else if (e.type === 'epoch') {
-          setTraining((t) => ({ ...t, epochs: [...t.epochs, { epoch: e.epoch, devLoss: e.devLoss, trainLoss: e.trainLoss, atBatch: t.batchLosses.length }] }));
-          emitAppEvent('training-progress', { epoch: e.epoch, devLoss: e.devLoss });
-        } else if (e.type === 'evaluation') setTraining((t) => ({ ...t, last: e }));
-        else if (e.level === 'warning') showError(e.message);
-        else setEngineNote(e.message); // e.g. early stopping: news, not an error
-      }),
-      client.on('train.done', (d) => {
-        if (d.runId !== trainingRun.current) return;
-        setTraining((t) => ({ ...t, done: d }));
-        if (d.error) showError(`Training ${d.name} failed: ${d.error.message}`);
-        setSelected(d.name);
-        void refreshModels();
-        emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: d.metrics?.test_mse ?? null });
-      }),
       // The continuation grows as its chunks arrive, before the whole result does.
       client.on('generate.chunk', (c) => {
         if (c.runId !== generationRun.current) return;
@@ -102,7 +134,7 @@ export function App({ client }: { client: LabClient }) {
         emitAppEvent('engine-status', { state: s.state, message: s.message });
         if (s.state === 'crashed') {
           setEngineNote(s.message);
-          setTraining((t) => (t.runId && !t.done ? { ...t, done: { runId: t.runId, name: t.name, outcome: null, message: null, metrics: null, error: { code: 'engine_crashed', message: s.message } } } : t));
+          interrupt(s.message, 'engine_crashed');
         }
         if (s.state === 'restarted') {
           setEngineNote(`${s.message} You can carry on; interrupted training can be resumed from its last checkpoint.`);
@@ -114,71 +146,106 @@ export function App({ client }: { client: LabClient }) {
       offs.forEach((off) => off());
       player.current?.destroy();
     };
-  }, [client, loadInfo, refreshModels, showError]);
+  }, [client, loadInfo, interrupt]);
 
+  // A new signal clears what belonged to the old one (its generation, the run shown); a good one clears an old error.
+  const shownSignal = useRef<unknown>(signalKey(choice));
   useEffect(() => {
+    const key = signalKey(choice);
+    if (key !== shownSignal.current) {
+      shownSignal.current = key;
+      generationRun.current = null;
+      setGeneration(emptyGeneration);
+      training.clear();
+    }
     let stale = false;
     void guard(() => client.call('signal.preview', { source: choice.source })).then((p) => {
-      if (p && !stale) setPreview(p);
+      if (p && !stale) {
+        setPreview(p);
+        setError(null);
+      }
     });
     return () => {
       stale = true;
     };
-  }, [choice, client, guard]);
+    // training.clear is stable; listing `training` would rerun this on every progress event.
+  }, [choice, client, guard, training.clear]);
 
-  const newRunId = () => `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  // The session survives a reload.
+  useEffect(() => {
+    // A recording is not kept (it can be long); the session then starts from the default preset.
+    let preset: PresetSettings | null = null;
+    if (choice.source.kind === 'preset') {
+      const sig = choice.source.signal as { length?: number; noise?: number; seed?: number } | undefined;
+      preset = { name: choice.source.name, length: sig?.length ?? 50_001, noise: sig?.noise ?? 0.02, seed: sig?.seed ?? 1 };
+    }
+    const s: Session = { preset, form, selected, generation: genSettings, compared };
+    saveSession(s);
+  }, [choice, form, selected, genSettings, compared]);
 
-  // The run id is chosen here and listened for before the call: the first progress events can
-  // arrive before the engine's reply.
-  const train = async (s: TrainSettings) => {
-    const units = s.units.split(',').map((u) => Number(u.trim()));
-    const runId = (trainingRun.current = newRunId());
-    setTraining({ ...emptyTraining, runId, name: s.name });
-    const r = await guard(() =>
-      client.call('train.start', {
-        name: s.name,
-        source: choice.source,
-        model: { type: s.type, units },
-        config: { window: s.window, batchSize: s.batchSize, learningRate: s.learningRate, epochs: s.epochs, split: s.split, seed: s.seed, maxTrainWindows: s.maxTrainWindows },
-        runId,
-      }),
-    );
-    if (!r) setTraining((t) => (t.runId === runId ? { ...t, runId: null } : t));
-  };
+  // Curves of the runs being compared, fetched once per version of each run.
+  useEffect(() => {
+    let stale = false;
+    const want = models.filter((m) => compared.includes(m.name) && histories[m.name]?.updatedAt !== m.updatedAt);
+    if (!want.length) {
+      if (compared.length) emitAppEvent('compare-shown', { names: compared.filter((n) => histories[n]) });
+      return;
+    }
+    void Promise.all(want.map((m) => client.call('models.get', { name: m.name }).then((r) => [m.name, { history: r.history, batchLosses: r.batchLosses, updatedAt: m.updatedAt }] as const).catch(() => null))).then((got) => {
+      if (stale) return;
+      setHistories((h) => ({ ...h, ...Object.fromEntries(got.filter((x) => x !== null)) }));
+    });
+    return () => {
+      stale = true;
+    };
+  }, [client, models, compared, histories]);
 
-  const resume = async (name: string, epochs: number) => {
-    const before = training;
-    const runId = (trainingRun.current = newRunId());
-    setTraining((t) => ({ ...t, runId, name, done: null }));
-    const r = await guard(() => client.call('train.resume', { name, epochs, runId }));
-    if (!r) setTraining((t) => (t.runId === runId ? before : t)); // e.g. already trained that many epochs
-  };
+  const selectedSummary = models.find((m) => m.name === selected) ?? null;
+  const resumable = selectedSummary && training.view.name === selectedSummary.name ? selectedSummary : null;
 
   const open = async (name: string) => {
-    setSelected(name);
-    const r = await guard(() => client.call('models.get', { name }));
-    if (r) {
-      trainingRun.current = null;
-      setTraining({
-        runId: null,
-        name,
-        batchLosses: Array.from(r.batchLosses),
-        epochs: r.history.map((h, i) => ({ epoch: h.epoch, devLoss: h.devLoss, trainLoss: h.trainLoss, atBatch: Math.round(((i + 1) * r.batchLosses.length) / Math.max(1, r.history.length)) })),
-        last: null,
-        done: { runId: '', name, outcome: r.summary.status, message: null, metrics: r.summary.metrics, error: null },
-      });
+    if (await training.open(name)) {
+      setSelected(name);
+      setGenModel(name);
     }
+  };
+
+  /** Loads a saved run's signal and settings into the form, under a fresh name. */
+  const duplicate = async (name: string) => {
+    const r = await guard(() => client.call('models.get', { name }));
+    if (!r) return;
+    if (!r.settings) return showError(`${name} was saved by an older engine that does not report its settings; it cannot be duplicated`);
+    setForm(formFromSettings(r.settings.model, r.settings.train));
+    const src = r.settings.source;
+    let signal = choice.label;
+    if (src.kind === 'preset') {
+      const sig = (src.signal ?? PRESETS[src.name]?.signal) as { length?: number; noise?: number; seed?: number } | undefined;
+      const p: PresetSettings = { name: src.name, length: sig?.length ?? 50_001, noise: sig?.noise ?? 0.02, seed: sig?.seed ?? 1 };
+      const c = { source: { kind: 'preset' as const, name: src.name, signal: src.signal ?? PRESETS[src.name]?.signal }, label: src.name };
+      setChoice(c);
+      setPresetShown(p);
+      signal = src.name;
+    } else {
+      setEngineNote(`${name} trained on a recording (${src.path.split(/[\\/]/).pop()}); its settings are in the form, with the signal shown now. Open that recording to train on it again.`);
+    }
+    emitAppEvent('run-duplicated', { name, signal });
   };
 
   const generate = async (model: string, prime: number, length: number) => {
     setBusy(true);
+    const before = generation;
     const runId = (generationRun.current = newRunId());
-    setGeneration({ ...emptyGeneration, model });
-    const r = await guard(() => client.call('generate.start', { name: model, prime, length, runId }));
-    setBusy(false);
-    if (r) {
+    setGeneration({ ...emptyGeneration, model, sampleRate: before.sampleRate });
+    try {
+      const r = await client.call('generate.start', { name: model, prime, length, runId });
+      if (generationRun.current !== runId) return; // the signal changed meanwhile
       setGeneration({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
       emitAppEvent('generation-done', { model, samples: r.samples.length });
+    } catch (e) {
+      if (generationRun.current === runId) setGeneration(before); // an error never erases the last result
+      showError((e as Error).message);
+    } finally {
+      setBusy(false);
     }
   };
 
@@ -199,10 +266,12 @@ export function App({ client }: { client: LabClient }) {
   const play = async () => {
     const p = player.current;
     if (!p) return;
-    const info = await guard(() => p.play(generation.samples, generation.sampleRate, () => {
-      setPlaying(false);
-      emitAppEvent('playback-stopped', { ended: true });
-    }));
+    const info = await guard(() =>
+      p.play(generation.samples, generation.sampleRate, () => {
+        setPlaying(false);
+        emitAppEvent('playback-stopped', { ended: true });
+      }),
+    );
     if (info) {
       setPlaying(true);
       emitAppEvent('playback-started', { state: info.state, sampleRate: info.sampleRate, seconds: info.seconds });
@@ -229,10 +298,12 @@ export function App({ client }: { client: LabClient }) {
   const deleteModel = async (name: string) => {
     await guard(() => client.call('models.delete', { name }));
     if (selected === name) setSelected(null);
+    setCompared((c) => c.filter((n) => n !== name));
     await refreshModels();
   };
 
   const modelNames = useMemo(() => models.map((m) => m.name), [models]);
+  const taken = useMemo(() => (training.view.runId && !training.view.done ? [...modelNames, training.view.name] : modelNames), [modelNames, training.view]);
 
   return (
     <div className="app">
@@ -241,13 +312,21 @@ export function App({ client }: { client: LabClient }) {
         <span className="status" data-testid="status">
           engine: {backend} · {client.transport} mode
         </span>
+        <span className={`connection ${connection.online ? 'online' : 'offline'}`} data-testid="connection" role="status">
+          {connection.online ? 'connected' : 'engine server unreachable: reconnecting…'}
+        </span>
       </header>
+      {unavailable && (
+        <div className="banner error" role="alert" data-testid="offline">
+          {unavailable} Training and generation are paused until it is back; what you typed is kept.
+        </div>
+      )}
       {engineNote && (
         <div className="banner warn" role="status" data-testid="engine-note">
           {engineNote} <button onClick={() => setEngineNote(null)}>Dismiss</button>
         </div>
       )}
-      {error && (
+      {error && !unavailable && (
         <div className="banner error" role="alert" data-testid="error">
           {error} <button onClick={() => setError(null)}>Dismiss</button>
         </div>
@@ -257,16 +336,36 @@ export function App({ client }: { client: LabClient }) {
           <SignalPanel
             presets={presets}
             preview={preview}
+            select={presetShown}
             onChoose={setChoice}
             onError={showError}
             onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
             onRecorded={(samples, sampleRate) => emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: rms(samples) })}
           />
-          <TrainingPanel backend={backend} signalLength={preview?.length ?? null} view={training} onTrain={(s) => void train(s)} onCancel={() => training.runId && void guard(() => client.call('train.cancel', { runId: training.runId! }))} onResume={(n, e) => void resume(n, e)} />
+          <TrainingPanel
+            backend={backend}
+            signalLength={preview?.length ?? null}
+            signalLabel={choice.label}
+            noiseFloor={preview?.noiseFloor ?? null}
+            takenNames={taken}
+            form={form}
+            onFormChange={setForm}
+            view={training.view}
+            resumable={resumable}
+            unavailable={unavailable}
+            onTrain={(r, overwrite) => void training.train(r, choice.source, overwrite)}
+            onCancel={() => void training.cancel()}
+            onResume={(n, e) => void training.resume(n, e, resumable?.epochs ?? 0)}
+          />
         </div>
         <div className="col">
           <GenerationPanel
             models={modelNames}
+            model={genModel}
+            onModelChange={setGenModel}
+            settings={genSettings}
+            onSettingsChange={setGenSettings}
+            unavailable={unavailable}
             view={generation}
             busy={busy}
             playing={playing}
@@ -277,7 +376,17 @@ export function App({ client }: { client: LabClient }) {
             onExport={exportWav}
             onWaveformReady={(d) => emitAppEvent('signal-shown', { label: 'generated', duration: d })}
           />
-          <ModelsPanel models={models} selected={selected} onOpen={(n) => void open(n)} onDelete={(n) => void deleteModel(n)} onRefresh={() => void refreshModels()} />
+          <ModelsPanel
+            models={models}
+            selected={selected}
+            compared={compared}
+            histories={histories}
+            onCompareChange={setCompared}
+            onOpen={(n) => void open(n)}
+            onDuplicate={(n) => void duplicate(n)}
+            onDelete={(n) => void deleteModel(n)}
+            onRefresh={() => void refreshModels()}
+          />
         </div>
       </main>
     </div>

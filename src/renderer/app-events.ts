@@ -11,7 +11,13 @@ export type AppEventType =
   | 'playback-stopped'
   | 'wav-exported'
   | 'engine-status'
-  | 'error-shown';
+  | 'error-shown'
+  | 'connection' // detail: { online, reason? }: the engine server went away or came back
+  | 'models-listed' // detail: { names }: the runs table was refreshed
+  | 'run-opened' // detail: { name }: a saved run is shown in the training panel
+  | 'run-duplicated' // detail: { name, signal }: a saved run's signal and settings are in the form
+  | 'cancel-requested' // detail: { runId }: Cancel pressed; "cancelling…" is shown until training-done
+  | 'compare-shown'; // detail: { names }: the comparison chart draws these runs
 
 export interface AppEvent {
   type: AppEventType;

@@ -1,5 +1,6 @@
 // Desktop mode: the protocol through the preload's window.lab (Electron IPC, structured clone).
 import { parseCommandResult, parseEventPayload, type CommandArgs, type CommandName, type CommandResult, type EventName, type EventPayload } from '../shared/protocol';
+import { toErrorCode } from '../shared/errors';
 import { LabCallError, type LabClient } from './lab-client';
 
 /** What src/preload/index.ts exposes; it never hands out ipcRenderer itself. */
@@ -14,7 +15,7 @@ export class IpcLabClient implements LabClient {
 
   async call<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResult<C>> {
     const r = await this.lab.call(command, args);
-    if (!r.ok) throw new LabCallError(r.error.code, r.error.message);
+    if (!r.ok) throw new LabCallError(toErrorCode(r.error.code), r.error.message);
     return parseCommandResult(command, r.result);
   }
 

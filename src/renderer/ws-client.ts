@@ -12,7 +12,7 @@ import {
   type EventPayload,
 } from '../shared/protocol';
 import { MAX_FRAME_BYTES } from '../shared/limits';
-import { LabCallError, type LabClient } from './lab-client';
+import { LabCallError, type ConnectionState, type LabClient } from './lab-client';
 
 type Listener = (payload: unknown) => void;
 
@@ -29,6 +29,8 @@ export class WebSocketLabClient implements LabClient {
   private retryMs = RETRY_FIRST_MS;
   private readonly pending = new Map<number, { command: CommandName; resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly connectionListeners = new Set<(s: ConnectionState) => void>();
+  private wasOpen = false;
 
   constructor(private readonly url: string) {}
 
@@ -47,6 +49,8 @@ export class WebSocketLabClient implements LabClient {
       ws.onopen = () => {
         this.ws = ws;
         this.retryMs = RETRY_FIRST_MS;
+        this.wasOpen = true;
+        for (const l of this.connectionListeners) l({ online: true });
         resolve(ws);
       };
       ws.onerror = () => reject(new LabCallError('engine_unreachable', 'Cannot reach the engine server (is `sequence-lab serve` running, and is the token right?)'));
@@ -57,6 +61,10 @@ export class WebSocketLabClient implements LabClient {
         const why = e.reason ? `: ${e.reason}` : e.code === 1006 ? '' : ` (code ${e.code})`;
         for (const [, p] of this.pending) p.reject(new LabCallError('engine_unreachable', `The connection to the engine server closed${why}`));
         this.pending.clear();
+        if (this.wasOpen) {
+          this.wasOpen = false;
+          for (const l of this.connectionListeners) l({ online: false, reason: `The connection to the engine server closed${why}` });
+        }
         this.reconnectLater();
       };
       ws.onmessage = (e) => this.receive(e.data as ArrayBuffer);
@@ -118,6 +126,11 @@ export class WebSocketLabClient implements LabClient {
       this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
       ws.send(frame);
     });
+  }
+
+  onConnection(listener: (s: ConnectionState) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
   }
 
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {

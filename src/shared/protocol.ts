@@ -2,6 +2,7 @@
 // the engine process's own channel). Every command is request -> result; events are streams.
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
+import { ERROR_CODES } from './errors';
 import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema } from './contract';
 import { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
@@ -71,6 +72,8 @@ const modelSummarySchema = z.object({
   trainSeconds: z.number().optional(),
   /** 'complete' runs: how training ended ('completed', 'early-stopped', 'cancelled', 'diverged'). */
   outcome: z.string().nullable().optional(),
+  /** Every training setting, so that runs can be compared by what differs; absent from older engines. */
+  config: trainConfigSchema.optional(),
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
@@ -129,7 +132,8 @@ const trainEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warning']), message: z.string() }),
 ]);
 
-export const errorDataSchema = z.object({ code: z.string(), message: z.string() });
+/** An error as data; a code this build does not know (a newer engine's) reads as 'internal'. */
+export const errorDataSchema = z.object({ code: z.enum(ERROR_CODES).catch('internal'), message: z.string() });
 
 export const eventPayloads = {
   'train.progress': z.object({ runId: z.string(), name: z.string(), progress: trainEventSchema }),

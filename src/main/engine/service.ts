@@ -38,6 +38,7 @@ function summarise(name: string, s: StoredSpec, history: EpochRecord[] = []): Mo
     createdAt: s.createdAt,
     trainSeconds: history.reduce((sum, h) => sum + h.seconds, 0),
     outcome: s.outcome,
+    config: s.train,
   };
 }
 

@@ -1,8 +1,10 @@
-// A wavesurfer.js waveform drawn from min/max peaks, with zoom; scrolls when zoomed in. Peaks come
+// A wavesurfer.js waveform drawn from min/max peaks, with zoom, a time ruler (wavesurfer's Timeline
+// plugin) and an amplitude ruler; scrolls when zoomed in. Peaks come
 // from the engine for signals (an hour of audio is 65,536 buckets, not 57 M samples) or are computed
 // here from a continuation; wavesurfer then never decodes audio to draw it.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import WaveSurfer from 'wavesurfer.js';
+import TimelinePlugin from 'wavesurfer.js/dist/plugins/timeline.esm.js';
 import { computePeaks, type Peaks } from '../../shared/dsp/peaks';
 
 export interface WaveformProps {
@@ -17,6 +19,14 @@ export interface WaveformProps {
   onReady?: (duration: number) => void;
 }
 
+/** A time-ruler label: "0.5 s", "1:05" past a minute. */
+export function formatSeconds(t: number): string {
+  if (t < 60) return `${Number(t.toPrecision(3))} s`;
+  const m = Math.floor(t / 60);
+  const s = Math.round(t - m * 60);
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
 export function Waveform({ samples = null, peaks = null, sampleRate, height = 96, color = '#4a7bd0', label, onReady }: WaveformProps) {
   const box = useRef<HTMLDivElement>(null);
   const ws = useRef<WaveSurfer | null>(null);
@@ -26,7 +36,17 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
 
   useEffect(() => {
     if (!box.current) return;
-    const w = WaveSurfer.create({ container: box.current, height, waveColor: color, progressColor: color, cursorWidth: 0, interact: false, normalize: false });
+    // normalize: false draws ±1 at the full height, which is what the amplitude ruler says.
+    const w = WaveSurfer.create({
+      container: box.current,
+      height,
+      waveColor: color,
+      progressColor: color,
+      cursorWidth: 0,
+      interact: false,
+      normalize: false,
+      plugins: [TimelinePlugin.create({ height: 16, formatTimeCallback: formatSeconds, style: { fontSize: '10px', color: '#555' } })],
+    });
     ws.current = w;
     const off = w.on('ready', (d) => readyRef.current?.(d));
     return () => {
@@ -61,13 +81,33 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
     }
   }, [zoom, drawn]);
 
+  const seconds = drawn ? drawn.length / sampleRate : 0;
+  const range = useMemo(() => {
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; drawn && i < drawn.peaks.max.length; i++) {
+      lo = Math.min(lo, drawn.peaks.min[i]);
+      hi = Math.max(hi, drawn.peaks.max[i]);
+    }
+    return [lo, hi];
+  }, [drawn]);
+  const summary = drawn
+    ? `Waveform of the ${label} signal: ${drawn.length.toLocaleString('en-US')} samples, ${formatSeconds(seconds)} at ${sampleRate} Hz, amplitude from ${range[0].toPrecision(2)} to ${range[1].toPrecision(2)}`
+    : `Waveform of the ${label} signal: nothing to show yet`;
   return (
-    <div className="waveform" aria-label={label}>
-      <div ref={box} className="waveform-canvas" data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} />
+    <figure className="waveform" aria-label={summary}>
+      <div className="waveform-body">
+        <div className="amplitude-ruler" aria-hidden="true" style={{ height }}>
+          <span>+1</span>
+          <span>0</span>
+          <span>−1</span>
+        </div>
+        <div ref={box} className="waveform-canvas" role="img" aria-label={summary} data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} />
+      </div>
       <label className="zoom">
         zoom
-        <input type="range" min={0} max={20000} step={100} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} />
+        <input type="range" aria-label={`zoom the ${label} waveform (pixels per second)`} min={0} max={20000} step={100} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} />
       </label>
-    </div>
+    </figure>
   );
 }

@@ -1,8 +1,11 @@
 // Generate: prime length and length; the continuation after the primed part with the truth
 // overlaid; Play / Stop; Continue from the returned packed state; Export WAV.
-import { useMemo, useState } from 'react';
-import { LineChart } from '../../components/LineChart';
+import { useMemo } from 'react';
+import { MAX_GENERATE_LENGTH, MAX_PRIME } from '../../../shared/contract';
+import { LineChart, formatValue } from '../../components/LineChart';
+import { TextField } from '../../components/Field';
 import { Waveform } from '../../components/Waveform';
+import { parseNumberText } from '../training/train-form';
 
 export interface GenerationView {
   model: string | null;
@@ -14,8 +17,31 @@ export interface GenerationView {
   state: Float32Array | null;
 }
 
+/** Prime and length as typed. */
+export interface GenerationSettings {
+  prime: string;
+  length: string;
+}
+
+/** A whole number in [min, max] as typed, or why not. */
+function checkCount(text: string, min: number, max: number): { value: number; error: null } | { value: null; error: string } {
+  const r = parseNumberText(text);
+  if ('error' in r) return { value: null, error: r.error };
+  if (!Number.isInteger(r.value)) return { value: null, error: 'must be a whole number' };
+  if (r.value < min) return { value: null, error: `must be at least ${min.toLocaleString('en-US')}` };
+  if (r.value > max) return { value: null, error: `must be at most ${max.toLocaleString('en-US')}` };
+  return { value: r.value, error: null };
+}
+
 export interface GenerationPanelProps {
   models: string[];
+  /** The model to generate from (the one just trained or opened, unless the user picked another). */
+  model: string | null;
+  onModelChange: (name: string) => void;
+  settings: GenerationSettings;
+  onSettingsChange: (s: GenerationSettings) => void;
+  /** Why the engine cannot be used now (connection lost), or null. */
+  unavailable?: string | null;
   view: GenerationView;
   busy: boolean;
   playing: boolean;
@@ -27,11 +53,11 @@ export interface GenerationPanelProps {
   onWaveformReady?: (duration: number) => void;
 }
 
-export function GenerationPanel({ models, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady }: GenerationPanelProps) {
-  const [prime, setPrime] = useState(100);
-  const [length, setLength] = useState(1000);
-  const [model, setModel] = useState<string>('');
-  const chosen = model && models.includes(model) ? model : (view.model ?? models[0] ?? '');
+export function GenerationPanel({ models, model, onModelChange, settings, onSettingsChange, unavailable = null, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady }: GenerationPanelProps) {
+  const chosen = model && models.includes(model) ? model : (models[0] ?? '');
+  const prime = checkCount(settings.prime, 1, MAX_PRIME);
+  const length = checkCount(settings.length, 1, MAX_GENERATE_LENGTH);
+  const invalid = prime.error !== null || length.error !== null;
 
   const chart = useMemo(() => {
     const p = view.primeSamples.length;
@@ -49,26 +75,20 @@ export function GenerationPanel({ models, view, busy, playing, onGenerate, onCon
       <div className="row">
         <label>
           model
-          <select data-testid="gen-model" value={chosen} onChange={(e) => setModel(e.target.value)}>
+          <select data-testid="gen-model" value={chosen} onChange={(e) => onModelChange(e.target.value)}>
             {models.map((m) => (
               <option key={m}>{m}</option>
             ))}
           </select>
         </label>
-        <label>
-          prime
-          <input data-testid="prime" type="number" min={1} value={prime} onChange={(e) => setPrime(Number(e.target.value))} />
-        </label>
-        <label>
-          length
-          <input data-testid="gen-length" type="number" min={1} value={length} onChange={(e) => setLength(Number(e.target.value))} />
-        </label>
+        <TextField label="prime (samples)" inputMode="numeric" testId="prime" value={settings.prime} error={prime.error} onChange={(t) => onSettingsChange({ ...settings, prime: t })} />
+        <TextField label="length (samples)" inputMode="numeric" testId="gen-length" value={settings.length} error={length.error} onChange={(t) => onSettingsChange({ ...settings, length: t })} />
       </div>
       <div className="row buttons">
-        <button data-testid="generate" disabled={busy || !chosen} onClick={() => onGenerate(chosen, prime, length)}>
+        <button data-testid="generate" disabled={busy || !chosen || invalid || !!unavailable} title={unavailable ?? undefined} onClick={() => prime.value !== null && length.value !== null && onGenerate(chosen, prime.value, length.value)}>
           Generate
         </button>
-        <button data-testid="continue" disabled={busy || !view.state} onClick={() => onContinue(length)} title="Continue from the packed state">
+        <button data-testid="continue" disabled={busy || !view.state || length.error !== null || !!unavailable} onClick={() => length.value !== null && onContinue(length.value)} title="Continue from the packed state">
           Continue
         </button>
         <button data-testid="play" disabled={!view.samples.length || playing} onClick={onPlay}>
@@ -85,6 +105,12 @@ export function GenerationPanel({ models, view, busy, playing, onGenerate, onCon
         testId="generation-chart"
         data={chart}
         xLabel="samples after the prime"
+        yLabel="amplitude"
+        summary={
+          view.samples.length
+            ? `${view.model ?? 'The model'}: ${view.primeSamples.length.toLocaleString('en-US')} samples of prime, then ${view.samples.length.toLocaleString('en-US')} generated${view.truth ? ', the true continuation dashed' : ''}; generated values from ${formatValue(Math.min(...view.samples.subarray(0, 10_000)), 3)} to ${formatValue(Math.max(...view.samples.subarray(0, 10_000)), 3)} in the first ${Math.min(10_000, view.samples.length).toLocaleString('en-US')}.`
+            : 'Generation chart: nothing generated yet.'
+        }
         series={[
           { label: 'prime', color: '#4a7bd0' },
           { label: 'generated', color: '#e08a1e' },

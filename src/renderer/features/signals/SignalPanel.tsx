@@ -1,5 +1,5 @@
 // Signal: choose a preset (and its parameters) or open a WAV file; see its waveform.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { CommandResult, UiSource } from '../../../shared/protocol';
 import { signalTooLong } from '../../../shared/limits';
 import { decodeWav } from '../../../shared/signals/wav';
@@ -22,13 +22,22 @@ export interface SignalPanelProps {
   onError: (message: string) => void;
   onShown: (duration: number) => void;
   onRecorded?: (samples: Float32Array, sampleRate: number) => void;
+  /** Preset settings to show, set by the app (a restored session, a duplicated run); the app has already chosen that signal. */
+  select?: { name: string; length: number; noise: number; seed: number } | null;
 }
 
-export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded }: SignalPanelProps) {
-  const [preset, setPreset] = useState('sine');
-  const [length, setLength] = useState(50_001);
-  const [noise, setNoise] = useState(0.02);
-  const [seed, setSeed] = useState(1);
+export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded, select = null }: SignalPanelProps) {
+  const [preset, setPreset] = useState(select?.name ?? 'sine');
+  const [length, setLength] = useState(select?.length ?? 50_001);
+  const [noise, setNoise] = useState(select?.noise ?? 0.02);
+  const [seed, setSeed] = useState(select?.seed ?? 1);
+  useEffect(() => {
+    if (!select) return;
+    setPreset(select.name);
+    setLength(select.length);
+    setNoise(select.noise);
+    setSeed(select.seed);
+  }, [select]);
 
   const choosePreset = (name: string, len = length, nz = noise, sd = seed) => {
     setPreset(name);

@@ -1,64 +1,58 @@
-// Model and training: settings, Train / Cancel / Resume, a live loss chart, progress and the result
-// beside the references (noise floor, persistence, linear AR).
+// Model and training: settings (typed text, checked per field as you type), Train / Cancel / Resume,
+// a live loss chart on an epoch axis with the references drawn in, and the result as a verdict:
+// each metric as a ratio to the noise floor, persistence and linear prediction.
 import { useMemo, useState } from 'react';
-import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCH_WINDOWS, DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_SEED, DEFAULT_WINDOW } from '../../../shared/contract';
-import type { EventPayload } from '../../../shared/protocol';
-import { LineChart } from '../../components/LineChart';
-
-export interface TrainSettings {
-  name: string;
-  type: 'lstm' | 'gru';
-  units: string;
-  window: number;
-  batchSize: number;
-  learningRate: number;
-  epochs: number;
-  split: 'shuffled' | 'blocked';
-  seed: number;
-  maxTrainWindows: number;
-}
-
-export const defaultTrainSettings: TrainSettings = {
-  name: 'sine-lstm',
-  type: 'lstm',
-  units: '16,16,16',
-  window: DEFAULT_WINDOW,
-  batchSize: DEFAULT_BATCH_SIZE,
-  learningRate: DEFAULT_LEARNING_RATE,
-  epochs: DEFAULT_EPOCHS,
-  split: 'shuffled',
-  seed: DEFAULT_SEED,
-  maxTrainWindows: DEFAULT_EPOCH_WINDOWS,
-};
+import type { EventPayload, ModelSummary } from '../../../shared/protocol';
+import { LineChart, formatValue, type ReferenceLine } from '../../components/LineChart';
+import { TextField } from '../../components/Field';
+import { FIELD_LABELS, parseNumberText, suggestRunName, validateTrainForm, type Cell, type Split, type TrainForm, type ValidatedForm } from './train-form';
+import { referenceVerdicts, summaryVerdict } from './verdict';
 
 export interface TrainingView {
   runId: string | null;
   name: string;
+  /** Per batch: its position in epochs (1.5 = half way through epoch 2) and its loss. */
+  batchX: number[];
   batchLosses: number[];
-  epochs: { epoch: number; devLoss: number; trainLoss: number; atBatch: number }[];
+  epochs: { epoch: number; devLoss: number; trainLoss: number }[];
   last: EventPayload<'train.progress'>['progress'] | null;
   done: EventPayload<'train.done'> | null;
+  /** Cancel was pressed; the run ends when its current batch does. */
+  cancelling: boolean;
+  /** The epoch the run trains up to (for the progress bar); 0 when unknown. */
+  totalEpochs: number;
+}
+
+export const emptyTraining: TrainingView = { runId: null, name: '', batchX: [], batchLosses: [], epochs: [], last: null, done: null, cancelling: false, totalEpochs: 0 };
+
+/** What Train sends: the name and the parsed settings. */
+export interface TrainRequest {
+  name: string;
+  model: ValidatedForm['model'];
+  config: ValidatedForm['config'];
 }
 
 export interface TrainingPanelProps {
   backend: string;
   /** Samples in the chosen signal, to say how much of it one epoch covers; null before one is shown. */
   signalLength?: number | null;
+  /** The signal's name, for the suggested run name. */
+  signalLabel?: string;
+  /** The signal's noise floor (synthetic signals), drawn as a reference while training. */
+  noiseFloor?: number | null;
+  /** Names a new run must not silently take: the saved models and the run in progress. */
+  takenNames?: string[];
+  form: TrainForm;
+  onFormChange: (f: TrainForm) => void;
   view: TrainingView;
-  onTrain: (s: TrainSettings) => void;
+  /** The model Resume continues (the one shown), with its own epochs; null when none. */
+  resumable?: ModelSummary | null;
+  /** Why the engine cannot be used now (connection lost), or null. */
+  unavailable?: string | null;
+  onTrain: (r: TrainRequest, overwrite: boolean) => void;
   onCancel: () => void;
-  onResume: (name: string, epochs: number) => void;
-}
-
-const fmt = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toPrecision(4));
-
-function Field(props: { label: string; children: React.ReactNode }) {
-  return (
-    <label>
-      {props.label}
-      {props.children}
-    </label>
-  );
+  /** `epochs` is the new total; undefined continues to the model's own. */
+  onResume: (name: string, epochs: number | undefined) => void;
 }
 
 /** What one epoch trains on, in words: windows, and the share of the training windows they are. */
@@ -69,117 +63,224 @@ export function epochCoverage(signalLength: number, window: number, maxTrainWind
   return `an epoch trains on ${perEpoch.toLocaleString('en-US')} windows of ${window} samples: ${share >= 99.95 ? 'all' : `${share.toPrecision(2)} %`} of the ${trainWindows.toLocaleString('en-US')} training windows`;
 }
 
-export function TrainingPanel({ backend, signalLength = null, view, onTrain, onCancel, onResume }: TrainingPanelProps) {
-  const [s, setS] = useState<TrainSettings>(defaultTrainSettings);
-  const set = <K extends keyof TrainSettings>(k: K, v: TrainSettings[K]) => setS((o) => ({ ...o, [k]: v }));
-  const num = (k: keyof TrainSettings) => (e: React.ChangeEvent<HTMLInputElement>) => set(k, Number(e.target.value) as never);
+const REF_COLORS = { noise_floor: '#2a9d5c', persistence: '#9b59b6', ar: '#555555' } as const;
+
+/** The references as horizontal lines: from the metrics once there are some, else the signal's noise floor. */
+export function referenceLines(metrics: EventPayload<'train.done'>['metrics'] | null | undefined, noiseFloor: number | null): ReferenceLine[] {
+  if (metrics) {
+    return referenceVerdicts(metrics)
+      .filter((v) => v.mse !== null && v.mse > 0)
+      .map((v) => ({ label: v.label, value: v.mse!, color: REF_COLORS[v.key] }));
+  }
+  return noiseFloor ? [{ label: 'noise floor', value: noiseFloor, color: REF_COLORS.noise_floor }] : [];
+}
+
+function statusText(view: TrainingView): string {
+  const last = view.last;
+  if (view.done) {
+    if (view.done.error) return `failed: ${view.done.error.message}`;
+    return `${view.done.outcome}${view.done.message ? `: ${view.done.message}` : ''}`;
+  }
+  if (view.runId && view.cancelling) return 'cancelling… the current batch finishes first';
+  if (last && last.type === 'evaluation') return `evaluating: ${last.done.toLocaleString('en-US')} of ${last.total.toLocaleString('en-US')} windows, ETA ${Math.ceil(last.etaSeconds)} s`;
+  if (last && last.type === 'batch') return `epoch ${last.epoch}, batch ${last.batch}/${last.batches}: loss ${last.loss.toPrecision(4)}, ${Math.round(last.seqPerSecond)} seq/s, ETA ${Math.ceil(last.etaSeconds)} s`;
+  if (view.runId) return 'starting…';
+  return 'not trained yet';
+}
+
+export function TrainingPanel(props: TrainingPanelProps) {
+  const { backend, signalLength = null, signalLabel = 'signal', noiseFloor = null, takenNames = [], form, onFormChange, view, resumable = null, unavailable = null, onTrain, onCancel, onResume } = props;
+  const [replacing, setReplacing] = useState<TrainRequest | null>(null);
+  const set = <K extends keyof TrainForm>(k: K, v: TrainForm[K]) => onFormChange({ ...form, [k]: v });
   const running = view.runId !== null && !view.done;
+  const name = form.autoName ? suggestRunName(signalLabel, form.type, form.units, takenNames) : form.name;
+  const checked = useMemo(() => validateTrainForm(form, name), [form, name]);
+  const invalid = Object.keys(checked.errors).length > 0;
+  const nameTaken = takenNames.includes(name);
   const last = view.last;
 
   const chart = useMemo(() => {
     const n = view.batchLosses.length;
-    const x = Array.from({ length: n }, (_, i) => i + 1);
     const dev: (number | null)[] = new Array(n).fill(null);
-    for (const e of view.epochs) if (e.atBatch >= 1 && e.atBatch <= n) dev[e.atBatch - 1] = e.devLoss;
-    return [x, view.batchLosses, dev];
-  }, [view.batchLosses, view.epochs]);
+    for (const e of view.epochs) {
+      // The dev point sits on the epoch's last batch (x = epoch).
+      let i = n - 1;
+      while (i >= 0 && view.batchX[i] > e.epoch + 1e-9) i--;
+      if (i >= 0) dev[i] = e.devLoss;
+    }
+    return [view.batchX, view.batchLosses, dev];
+  }, [view.batchX, view.batchLosses, view.epochs]);
 
-  const pct = last && last.type === 'batch' ? ((last.epoch - 1 + last.batch / last.batches) / s.epochs) * 100 : view.done ? 100 : 0;
-  const m = view.done?.metrics;
+  const target = (() => {
+    const e = parseNumberText(form.epochs);
+    return 'value' in e ? e.value : 1;
+  })();
+  const pct = view.done ? 100 : last && last.type === 'batch' ? Math.min(100, ((last.epoch - 1 + last.batch / last.batches) / Math.max(view.totalEpochs, last.epoch)) * 100) : 0;
+  const m = view.done?.metrics ?? null;
+  const refs = referenceLines(m, noiseFloor);
+  const verdict = m ? summaryVerdict(m) : null;
+  const lastDev = view.epochs.at(-1);
+  const summary = view.batchLosses.length
+    ? `Loss (MSE) of ${view.name || name} over ${formatValue(view.batchX.at(-1) ?? 0, 3)} epochs on a log scale: train loss from ${formatValue(view.batchLosses[0])} to ${formatValue(view.batchLosses.at(-1))}` +
+      (lastDev ? `, dev loss ${formatValue(lastDev.devLoss)} at epoch ${lastDev.epoch}` : '') +
+      (refs.length ? `; references: ${refs.map((r) => `${r.label} ${formatValue(r.value)}`).join(', ')}` : '') +
+      '.'
+    : 'Loss chart: nothing trained yet.';
+
+  const request = (): TrainRequest => ({ name, model: checked.model, config: checked.config });
+  const train = () => {
+    if (invalid) return;
+    if (nameTaken) setReplacing(request());
+    else onTrain(request(), false);
+  };
+
+  const resumeLabel = resumable
+    ? resumable.epochsDone < resumable.epochs
+      ? `Resume ${resumable.name} to ${resumable.epochs} epochs`
+      : `Train ${resumable.name} ${form.epochs} more epochs`
+    : 'Resume';
+  const resume = () => {
+    if (!resumable) return;
+    if (resumable.epochsDone < resumable.epochs) onResume(resumable.name, undefined);
+    else onResume(resumable.name, resumable.epochsDone + target);
+  };
+
+  const num = (f: keyof typeof FIELD_LABELS & keyof TrainForm, testId?: string, hint?: string) => (
+    <TextField label={f === 'maxTrainWindows' ? 'windows per epoch (0 = all)' : FIELD_LABELS[f]} inputMode="decimal" value={form[f] as string} onChange={(t) => set(f, t)} error={checked.errors[f]} testId={testId} hint={hint} />
+  );
 
   return (
     <section className="panel" aria-labelledby="train-h">
       <h2 id="train-h">Model and training</h2>
       <div className="grid-form">
-        <Field label="name">
-          <input data-testid="model-name" value={s.name} onChange={(e) => set('name', e.target.value)} />
-        </Field>
-        <Field label="cell">
-          <select value={s.type} onChange={(e) => set('type', e.target.value as 'lstm' | 'gru')}>
+        <TextField
+          className="wide-2"
+          label={form.autoName ? 'name (suggested)' : 'name'}
+          value={name}
+          onChange={(t) => onFormChange({ ...form, name: t, autoName: false })}
+          error={checked.errors.name}
+          testId="model-name"
+        />
+        <label>
+          cell
+          <select data-testid="cell" value={form.type} onChange={(e) => set('type', e.target.value as Cell)}>
             <option value="lstm">LSTM</option>
             <option value="gru">GRU</option>
           </select>
-        </Field>
-        <Field label="layer sizes">
-          <input data-testid="units" value={s.units} onChange={(e) => set('units', e.target.value)} />
-        </Field>
-        <Field label="window">
-          <input data-testid="window" type="number" min={1} value={s.window} onChange={num('window')} />
-        </Field>
-        <Field label="batch">
-          <input data-testid="batch" type="number" min={1} value={s.batchSize} onChange={num('batchSize')} />
-        </Field>
-        <Field label="learning rate">
-          <input type="number" step={0.0005} min={0} value={s.learningRate} onChange={num('learningRate')} />
-        </Field>
-        <Field label="epochs">
-          <input data-testid="epochs" type="number" min={1} value={s.epochs} onChange={num('epochs')} />
-        </Field>
-        <Field label="split">
-          <select value={s.split} onChange={(e) => set('split', e.target.value as 'shuffled' | 'blocked')}>
+        </label>
+        <TextField label="layer sizes" value={form.units} onChange={(t) => set('units', t)} error={checked.errors.units} testId="units" hint="units per layer, bottom first, e.g. 16,16,16" />
+        {num('window', 'window', 'samples the network sees before predicting the next')}
+        {num('batchSize', 'batch')}
+        {num('learningRate', 'learning-rate')}
+        {num('epochs', 'epochs')}
+        <label>
+          split
+          <select value={form.split} onChange={(e) => set('split', e.target.value as Split)}>
             <option value="shuffled">shuffled</option>
             <option value="blocked">blocked</option>
           </select>
-        </Field>
-        <Field label="seed">
-          <input type="number" value={s.seed} onChange={num('seed')} />
-        </Field>
-        <Field label="windows per epoch (0 = all)">
-          <input data-testid="max-windows" type="number" min={0} value={s.maxTrainWindows} onChange={num('maxTrainWindows')} />
-        </Field>
-        {signalLength !== null && (
-          <p className="hint wide" data-testid="epoch-coverage">
-            {epochCoverage(signalLength, s.window, s.maxTrainWindows)}
+        </label>
+        {num('seed', 'seed')}
+        {num('maxTrainWindows', 'max-windows')}
+        {!form.autoName && (
+          <p className="hint wide">
+            <button className="link" data-testid="fresh-name" onClick={() => onFormChange({ ...form, autoName: true })}>
+              use a fresh name
+            </button>
           </p>
         )}
-        <Field label="backend">
+        {nameTaken && !running && (
+          <p className="hint wide warn-text" data-testid="name-taken">
+            A model named {name} exists; Train will ask before replacing it.
+          </p>
+        )}
+        {signalLength !== null && !checked.errors.window && !checked.errors.maxTrainWindows && (
+          <p className="hint wide" data-testid="epoch-coverage">
+            {epochCoverage(signalLength, checked.config.window, checked.config.maxTrainWindows)}
+          </p>
+        )}
+        <label>
+          backend
           <output data-testid="backend">{backend}</output>
-        </Field>
+        </label>
       </div>
+      {replacing && (
+        <div className="confirm" role="alertdialog" aria-labelledby="replace-q" data-testid="replace-confirm">
+          <p id="replace-q">A model named {replacing.name} exists. Replace it with this run? Its weights and curve will be lost.</p>
+          <button
+            data-testid="replace-yes"
+            onClick={() => {
+              setReplacing(null);
+              onTrain(replacing, true);
+            }}
+          >
+            Replace {replacing.name}
+          </button>{' '}
+          <button
+            data-testid="replace-no"
+            onClick={() => {
+              setReplacing(null);
+              onFormChange({ ...form, autoName: true });
+            }}
+          >
+            Keep it; use a fresh name
+          </button>
+        </div>
+      )}
       <div className="row buttons">
-        <button data-testid="train" disabled={running} onClick={() => onTrain(s)}>
+        <button data-testid="train" disabled={running || invalid || !!unavailable || !!replacing} onClick={train} title={unavailable ?? (invalid ? 'Fix the fields marked in red first' : undefined)}>
           Train
         </button>
-        <button data-testid="cancel" disabled={!running} onClick={onCancel}>
-          Cancel
+        <button data-testid="cancel" disabled={!running || view.cancelling || !!unavailable} onClick={onCancel}>
+          {view.cancelling && running ? 'Cancelling…' : 'Cancel'}
         </button>
-        <button data-testid="resume" disabled={running || !view.done} onClick={() => onResume(view.name || s.name, s.epochs)} title="Continue this model from its last checkpoint up to the epochs set above">
-          Resume
+        <button data-testid="resume" disabled={running || !resumable || !!unavailable || (resumable.epochsDone >= resumable.epochs && !!checked.errors.epochs)} onClick={resume}>
+          {resumeLabel}
         </button>
       </div>
-      <progress data-testid="train-progress" max={100} value={pct} />
-      <p className="hint" data-testid="train-status">
-        {last && last.type === 'evaluation' && !view.done
-          ? `evaluating: ${last.done.toLocaleString('en-US')} of ${last.total.toLocaleString('en-US')} windows, ETA ${Math.ceil(last.etaSeconds)} s`
-          : last && last.type === 'batch' && !view.done
-          ? `epoch ${last.epoch}, batch ${last.batch}/${last.batches}: loss ${fmt(last.loss)}, ${Math.round(last.seqPerSecond)} seq/s, ETA ${Math.ceil(last.etaSeconds)} s`
-          : view.done
-            ? view.done.error
-              ? `failed: ${view.done.error.message}`
-              : `${view.done.outcome}${view.done.message ? `: ${view.done.message}` : ''}`
-            : 'not trained yet'}
+      <progress data-testid="train-progress" aria-label="training progress" max={100} value={pct} />
+      <p className="hint" data-testid="train-status" role="status">
+        {statusText(view)}
       </p>
-      <LineChart testId="loss-chart" height={180} data={chart} logY xLabel="batch" series={[{ label: 'train loss', color: '#4a7bd0' }, { label: 'dev loss', color: '#d0644a', points: true }]} />
-      {m && (
-        <table className="metrics" data-testid="metrics">
-          <tbody>
-            <tr>
-              <th>test MSE</th>
-              <td title={m.eval_windows ? `95 % interval over ${m.eval_windows.toLocaleString('en-US')} test windows` : undefined}>
-                {fmt(m.test_mse)}
-                {m.test_mse_ci95 !== undefined && <span className="hint"> ± {fmt(m.test_mse_ci95)}</span>}
-              </td>
-              <th>noise floor</th>
-              <td>{fmt(m.noise_floor)}</td>
-            </tr>
-            <tr>
-              <th>persistence</th>
-              <td>{fmt(m.persistence_mse)}</td>
-              <th>linear AR({m.ar_order})</th>
-              <td>{fmt(m.ar_mse)}</td>
-            </tr>
-          </tbody>
-        </table>
+      <LineChart
+        testId="loss-chart"
+        height={180}
+        data={chart}
+        logY
+        xLabel="epoch"
+        yLabel="loss (MSE)"
+        summary={summary}
+        references={refs}
+        series={[
+          { label: 'train loss', color: '#4a7bd0' },
+          { label: 'dev loss', color: '#d0644a', points: true },
+        ]}
+      />
+      {m && verdict && (
+        <>
+          <p className={`verdict ${verdict.loses ? 'loses' : 'wins'}`} data-testid="verdict">
+            {verdict.text}
+          </p>
+          <table className="metrics" data-testid="metrics">
+            <tbody>
+              <tr>
+                <th>test MSE</th>
+                <td title={m.eval_windows ? `95 % interval over ${m.eval_windows.toLocaleString('en-US')} test windows` : undefined}>
+                  {m.test_mse.toPrecision(4)}
+                  {m.test_mse_ci95 !== undefined && <span className="hint"> ± {m.test_mse_ci95.toPrecision(2)}</span>}
+                </td>
+                <td className="hint">dev MSE {m.dev_mse.toPrecision(4)}</td>
+              </tr>
+              {referenceVerdicts(m).map((v) => (
+                <tr key={v.key} className={v.loses ? 'loses' : undefined}>
+                  <th>{v.label}</th>
+                  <td>{v.mse === null ? 'unknown' : v.mse.toPrecision(4)}</td>
+                  <td data-testid={`verdict-${v.key}`}>{v.text}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </section>
   );

@@ -1,0 +1,61 @@
+// The last session, kept in localStorage so that a reload (or a server restart) brings back the
+// signal, the form as typed, the model shown, the generation settings and the runs compared.
+// A stored value that does not parse is ignored, never trusted: it is only a convenience.
+import { z } from 'zod';
+import { DEFAULT_GENERATE_LENGTH, DEFAULT_PRIME } from '../../shared/contract';
+import { defaultTrainForm, type TrainForm } from './training/train-form';
+
+const KEY = 'sequence-lab.session.v1';
+
+export interface PresetSettings {
+  name: string;
+  length: number;
+  noise: number;
+  seed: number;
+}
+
+const formSchema = z.object({
+  name: z.string(),
+  autoName: z.boolean(),
+  type: z.enum(['lstm', 'gru']),
+  units: z.string(),
+  window: z.string(),
+  batchSize: z.string(),
+  learningRate: z.string(),
+  epochs: z.string(),
+  split: z.enum(['shuffled', 'blocked']),
+  seed: z.string(),
+  maxTrainWindows: z.string(),
+}) satisfies z.ZodType<TrainForm>;
+
+const sessionSchema = z.object({
+  preset: z.object({ name: z.string(), length: z.number(), noise: z.number(), seed: z.number() }).nullable(),
+  form: formSchema,
+  selected: z.string().nullable(),
+  generation: z.object({ prime: z.string(), length: z.string() }),
+  compared: z.array(z.string()),
+});
+export type Session = z.infer<typeof sessionSchema>;
+
+export function defaultSession(): Session {
+  return { preset: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: String(DEFAULT_GENERATE_LENGTH) }, compared: [] };
+}
+
+export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Session {
+  try {
+    const raw = storage?.getItem(KEY);
+    if (!raw) return defaultSession();
+    const r = sessionSchema.safeParse(JSON.parse(raw));
+    return r.success ? r.data : defaultSession();
+  } catch {
+    return defaultSession(); // private mode or a value from another version
+  }
+}
+
+export function saveSession(s: Session, storage: Pick<Storage, 'setItem'> | undefined = globalThis.localStorage): void {
+  try {
+    storage?.setItem(KEY, JSON.stringify(s));
+  } catch {
+    // storage full or disabled: the session is simply not kept
+  }
+}
