@@ -1,0 +1,310 @@
+// Phase-vocoder resynthesis: a signal from per-frame magnitudes and instantaneous frequencies (no
+// phases), by phase accumulation with identity phase locking (Laroche & Dolson 1999) and weighted
+// overlap-add; and a time stretch built on it. The spectral family generates frames one at a time, so
+// the resynthesis state (phase accumulators, overlap-add tail) is a value the caller carries from call
+// to call and packs into the model's packed state: frames resynthesised in two calls give exactly
+// the samples of one call.
+import { LabError } from '../errors';
+import {
+  binAdvance,
+  checkFrameSize,
+  checkHop,
+  DEFAULT_FRAME_SIZE,
+  DEFAULT_HOP,
+  frequencyDeviations,
+  magnitudes,
+  overlapWeight,
+  principalArgument,
+  sharedHannWindow,
+  stft,
+  synthesisFrame,
+} from './stft';
+
+/** Lock the bins around each spectral peak to the peak's phase rotation (keeps partials coherent). */
+export const DEFAULT_PHASE_LOCKING = true;
+/** Version of packPhaseVocoderState()'s layout; unpacking any other is refused. */
+export const PHASE_VOCODER_STATE_VERSION = 1;
+/** Header of a packed state: version, frameSize, analysisHop, synthesisHop, frames. */
+const PACKED_HEADER = 5;
+
+export interface PhaseVocoderOptions {
+  /** Samples per frame, a power of two of at least 4. Default DEFAULT_FRAME_SIZE. */
+  frameSize?: number;
+  /** Hop the instantaneous frequencies were measured at, 1 … frameSize / 2. Default DEFAULT_HOP. */
+  analysisHop?: number;
+  /** Hop the frames are laid out at on output, 1 … frameSize / 2; ≠ analysisHop stretches time. Default: analysisHop. */
+  synthesisHop?: number;
+}
+
+export interface ResynthesisOptions {
+  /** Identity phase locking around peaks; without it every bin advances alone. Default DEFAULT_PHASE_LOCKING. */
+  phaseLocking?: boolean;
+}
+
+/**
+ * Everything resynthesis carries from one frame to the next. It lives in Float32Arrays so that
+ * packing is lossless: a state that went through pack/unpack continues bit for bit as one that did not.
+ */
+export interface PhaseVocoderState {
+  readonly frameSize: number;
+  readonly analysisHop: number;
+  readonly synthesisHop: number;
+  /**
+   * Frames resynthesised so far, counted up to ceil(frameSize / synthesisHop): past that the start no
+   * longer matters (every output sample has its full set of overlapping frames), so it never overflows.
+   */
+  frames: number;
+  /** Per bin, the analysis phase rebuilt by accumulating its advances at analysisHop, [bins], radians in (−π, π]. */
+  analysisPhase: Float32Array;
+  /** Per bin, the phase of the newest output frame, [bins], radians in (−π, π]. */
+  synthesisPhase: Float32Array;
+  /** Overlap-add sums of the samples the newest frame covers after its first synthesisHop, [frameSize − synthesisHop]. */
+  tail: Float32Array;
+}
+
+/** A fresh state: zero phases (see frequencyDeviations() for why that reproduces analysis phases) and silence. */
+export function createPhaseVocoderState(options: PhaseVocoderOptions = {}): PhaseVocoderState {
+  const frameSize = options.frameSize ?? DEFAULT_FRAME_SIZE;
+  checkFrameSize(frameSize);
+  const analysisHop = options.analysisHop ?? DEFAULT_HOP;
+  checkHop('analysisHop', analysisHop, frameSize);
+  const synthesisHop = options.synthesisHop ?? analysisHop;
+  checkHop('synthesisHop', synthesisHop, frameSize);
+  const bins = frameSize / 2 + 1;
+  return {
+    frameSize,
+    analysisHop,
+    synthesisHop,
+    frames: 0,
+    analysisPhase: new Float32Array(bins),
+    synthesisPhase: new Float32Array(bins),
+    tail: new Float32Array(frameSize - synthesisHop),
+  };
+}
+
+/** Frames after which the frame count stops mattering. */
+function framesToSteadyState(frameSize: number, synthesisHop: number): number {
+  return Math.ceil(frameSize / synthesisHop);
+}
+
+/** The state as one Float32Array: [version, frameSize, analysisHop, synthesisHop, frames, analysisPhase, synthesisPhase, tail]. */
+export function packPhaseVocoderState(state: PhaseVocoderState): Float32Array {
+  const { frameSize, analysisHop, synthesisHop, frames, analysisPhase, synthesisPhase, tail } = state;
+  const out = new Float32Array(PACKED_HEADER + analysisPhase.length + synthesisPhase.length + tail.length);
+  out.set([PHASE_VOCODER_STATE_VERSION, frameSize, analysisHop, synthesisHop, frames]);
+  out.set(analysisPhase, PACKED_HEADER);
+  out.set(synthesisPhase, PACKED_HEADER + analysisPhase.length);
+  out.set(tail, PACKED_HEADER + analysisPhase.length + synthesisPhase.length);
+  return out;
+}
+
+/** A state from packPhaseVocoderState()'s output (copied, not aliased); throws a LabError naming what is wrong. */
+export function unpackPhaseVocoderState(packed: Float32Array): PhaseVocoderState {
+  if (packed.length < PACKED_HEADER) {
+    throw new LabError('bad_argument', `Expected a packed phase-vocoder state of at least ${PACKED_HEADER} values, but got ${packed.length}`);
+  }
+  const [version, frameSize, analysisHop, synthesisHop, frames] = packed;
+  if (version !== PHASE_VOCODER_STATE_VERSION) {
+    throw new LabError('bad_argument', `Expected phase-vocoder state version ${PHASE_VOCODER_STATE_VERSION}, but got ${version}`);
+  }
+  const state = createPhaseVocoderState({ frameSize, analysisHop, synthesisHop });
+  const steady = framesToSteadyState(frameSize, synthesisHop);
+  if (!Number.isInteger(frames) || frames < 0 || frames > steady) {
+    throw new LabError('bad_argument', `Expected the packed frame count to be an integer from 0 to ${steady}, but got ${frames}`);
+  }
+  const bins = state.analysisPhase.length;
+  const expected = PACKED_HEADER + 2 * bins + state.tail.length;
+  if (packed.length !== expected) {
+    throw new LabError('bad_argument', `Expected a packed phase-vocoder state of ${expected} values for frameSize ${frameSize} and synthesisHop ${synthesisHop}, but got ${packed.length}`);
+  }
+  for (let i = PACKED_HEADER; i < packed.length; i++) {
+    if (!Number.isFinite(packed[i])) throw new LabError('bad_argument', `Expected a finite packed phase-vocoder state, but value ${i} is ${packed[i]}`);
+  }
+  state.frames = frames;
+  state.analysisPhase.set(packed.subarray(PACKED_HEADER, PACKED_HEADER + bins));
+  state.synthesisPhase.set(packed.subarray(PACKED_HEADER + bins, PACKED_HEADER + 2 * bins));
+  state.tail.set(packed.subarray(PACKED_HEADER + 2 * bins));
+  return state;
+}
+
+/** Samples resynthesize() returns for `frames` more frames from `state` (the first half frame of all output is padding, dropped). */
+export function resynthesisLength(state: PhaseVocoderState, frames: number): number {
+  const done = state.frames * state.synthesisHop;
+  const skip = state.frameSize / 2;
+  return Math.max(0, done + frames * state.synthesisHop - skip) - Math.max(0, done - skip);
+}
+
+/**
+ * Peaks of one magnitude frame: bins louder than their two neighbours on each side (Laroche & Dolson's
+ * rule, so that a window's side lobes are not taken for partials). Writes bin indices to `out` and
+ * returns how many.
+ */
+export function spectralPeaks(magnitude: ArrayLike<number>, offset: number, bins: number, out: Int32Array): number {
+  let count = 0;
+  for (let k = 0; k < bins; k++) {
+    const m = magnitude[offset + k];
+    if (!(m > 0)) continue;
+    // Strictly above the lower neighbours and at least the upper ones, so that a flat top yields one peak.
+    if (k >= 1 && !(m > magnitude[offset + k - 1])) continue;
+    if (k >= 2 && !(m > magnitude[offset + k - 2])) continue;
+    if (k + 1 < bins && !(m >= magnitude[offset + k + 1])) continue;
+    if (k + 2 < bins && !(m >= magnitude[offset + k + 2])) continue;
+    out[count++] = k;
+  }
+  return count;
+}
+
+/**
+ * Resynthesises frames from magnitudes and frequency deviations (frequencyDeviations()'s, measured at
+ * the state's analysisHop), both [frames, bins], advancing `state` in place. Returns the samples that
+ * these frames complete: synthesisHop per frame, less the half frame of padding at the very start.
+ *
+ * Each bin's analysis phase is rebuilt by accumulating its advance at analysisHop. Each peak's output
+ * phase advances by its own instantaneous frequency over synthesisHop, and every bin in the peak's
+ * region of influence (down to the troughs on either side) keeps its analysis phase offset from the
+ * peak: the identity phase locking that keeps a partial's bins coherent when time is stretched. At
+ * analysisHop = synthesisHop this reproduces the analysis phases, so analysis followed by resynthesis
+ * returns the signal.
+ */
+export function resynthesize(state: PhaseVocoderState, magnitude: Float32Array, deviation: Float32Array, options: ResynthesisOptions = {}): Float32Array {
+  const { frameSize, analysisHop, synthesisHop } = state;
+  const bins = frameSize / 2 + 1;
+  const locking = options.phaseLocking ?? DEFAULT_PHASE_LOCKING;
+  if (magnitude.length !== deviation.length || magnitude.length % bins !== 0) {
+    throw new LabError('bad_argument', `Expected magnitudes and deviations of equal length, a multiple of ${bins} bins, but got ${magnitude.length} and ${deviation.length}`);
+  }
+  const frames = magnitude.length / bins;
+  const out = new Float32Array(resynthesisLength(state, frames));
+  const window = sharedHannWindow(frameSize);
+  const synth = synthesisFrame(frameSize);
+  const steady = framesToSteadyState(frameSize, synthesisHop);
+  const re = new Float64Array(bins);
+  const im = new Float64Array(bins);
+  const frame = new Float64Array(frameSize);
+  const peaks = new Int32Array(bins);
+  const toAnalysis = (2 * Math.PI * analysisHop) / frameSize;
+  const toSynthesis = (2 * Math.PI * synthesisHop) / frameSize;
+  const { analysisPhase: pa, synthesisPhase: ps, tail } = state;
+  const skip = frameSize / 2;
+  let written = 0;
+  for (let t = 0; t < frames; t++) {
+    const row = t * bins;
+    for (let k = 0; k < bins; k++) {
+      pa[k] = principalArgument(pa[k] + binAdvance(k, analysisHop, frameSize) + toAnalysis * deviation[row + k]);
+    }
+    const advance = (k: number) => principalArgument(ps[k] + binAdvance(k, synthesisHop, frameSize) + toSynthesis * deviation[row + k]);
+    const count = locking ? spectralPeaks(magnitude, row, bins, peaks) : 0;
+    if (state.frames === 0) {
+      ps.set(pa); // start from the analysis phases: the first frame is as it was analysed
+    } else if (count === 0) {
+      for (let k = 0; k < bins; k++) ps[k] = advance(k);
+    } else {
+      let lo = 0;
+      for (let i = 0; i < count; i++) {
+        const p = peaks[i];
+        let hi = bins - 1;
+        if (i + 1 < count) {
+          hi = p; // the region ends at the lowest bin before the next peak
+          for (let k = p + 1; k < peaks[i + 1]; k++) if (magnitude[row + k] < magnitude[row + hi]) hi = k;
+        }
+        const rotation = advance(p) - pa[p]; // read ps[p] before the region is overwritten
+        for (let k = lo; k <= hi; k++) ps[k] = principalArgument(rotation + pa[k]);
+        lo = hi + 1;
+      }
+    }
+    for (let k = 0; k < bins; k++) {
+      const m = magnitude[row + k];
+      re[k] = m * Math.cos(ps[k]);
+      im[k] = m * Math.sin(ps[k]);
+    }
+    synth(re, im, 0, frame);
+    const contributing = Math.min(state.frames + 1, steady);
+    const start = state.frames * synthesisHop; // position of this frame in the padded output, while it matters
+    for (let n = 0; n < synthesisHop; n++) {
+      const sum = (n < tail.length ? tail[n] : 0) + frame[n];
+      if (start + n >= skip) out[written++] = sum / overlapWeight(window, synthesisHop, n, contributing);
+    }
+    for (let n = 0; n < tail.length; n++) {
+      tail[n] = (n + synthesisHop < tail.length ? tail[n + synthesisHop] : 0) + frame[n + synthesisHop];
+    }
+    state.frames = contributing;
+  }
+  return out;
+}
+
+/**
+ * The samples after the last frame's completed ones, up to and including its centre, as if the
+ * signal ended there (dividing by the weights of the frames that exist). Leaves `state` unchanged.
+ */
+export function flushPhaseVocoder(state: PhaseVocoderState): Float32Array {
+  const { frameSize, synthesisHop, frames, tail } = state;
+  if (frames === 0) return new Float32Array(0);
+  const window = sharedHannWindow(frameSize);
+  const newestStart = (frames - 1) * synthesisHop; // meaningful only while frames is below the steady-state count
+  const out: number[] = [];
+  for (let d = synthesisHop; d <= frameSize / 2; d++) {
+    if (newestStart + d >= frameSize / 2) out.push(tail[d - synthesisHop] / overlapWeight(window, synthesisHop, d, frames));
+  }
+  return Float32Array.from(out);
+}
+
+/**
+ * A whole signal from magnitudes and deviations (one fresh state, resynthesize() then
+ * flushPhaseVocoder()), cut to `length` samples; by default as many as the frames cover.
+ */
+export function resynthesizeSignal(magnitude: Float32Array, deviation: Float32Array, options: PhaseVocoderOptions & ResynthesisOptions & { length?: number } = {}): Float32Array {
+  const state = createPhaseVocoderState(options);
+  const body = resynthesize(state, magnitude, deviation, options);
+  const end = flushPhaseVocoder(state);
+  const all = new Float32Array(body.length + end.length);
+  all.set(body);
+  all.set(end, body.length);
+  const length = options.length ?? all.length;
+  if (!Number.isInteger(length) || length < 0 || length > all.length) {
+    throw new LabError('bad_argument', `Expected length to be an integer from 0 to ${all.length}, but got ${length}`);
+  }
+  return all.subarray(0, length);
+}
+
+export interface TimeStretchOptions extends ResynthesisOptions {
+  /** Samples per frame. Default DEFAULT_FRAME_SIZE. */
+  frameSize?: number;
+  /** Output hop; the analysis hop is this divided by the factor, rounded. Default DEFAULT_HOP (a quarter frame, where Hann² overlaps evenly). */
+  synthesisHop?: number;
+}
+
+export interface TimeStretch {
+  samples: Float32Array;
+  /** The factor applied: synthesisHop / analysisHop, which rounding the analysis hop makes slightly off the one asked for. */
+  factor: number;
+  analysisHop: number;
+  synthesisHop: number;
+}
+
+/**
+ * Changes a signal's duration by `factor` (2 = twice as long) without changing its pitch: analysis at
+ * synthesisHop / factor, resynthesis at synthesisHop. The output has round((length − 1) · factor) + 1
+ * samples, so that the last input sample maps to the last output sample.
+ */
+export function timeStretch(x: Float32Array, factor: number, options: TimeStretchOptions = {}): TimeStretch {
+  const frameSize = options.frameSize ?? DEFAULT_FRAME_SIZE;
+  checkFrameSize(frameSize);
+  const synthesisHop = options.synthesisHop ?? DEFAULT_HOP;
+  checkHop('synthesisHop', synthesisHop, frameSize);
+  if (!(factor > 0) || !Number.isFinite(factor)) throw new LabError('bad_argument', `Expected factor to be a positive number, but got ${factor}`);
+  const analysisHop = Math.round(synthesisHop / factor);
+  if (analysisHop < 1 || analysisHop > frameSize / 2) {
+    throw new LabError('bad_argument', `Expected factor to be from ${(2 * synthesisHop) / frameSize} to ${2 * synthesisHop} at synthesisHop ${synthesisHop} and frameSize ${frameSize}, but got ${factor}`);
+  }
+  const actual = synthesisHop / analysisHop;
+  if (x.length === 0) return { samples: new Float32Array(0), factor: actual, analysisHop, synthesisHop };
+  const spec = stft(x, { frameSize, hop: analysisHop });
+  const samples = resynthesizeSignal(magnitudes(spec), frequencyDeviations(spec), {
+    frameSize,
+    analysisHop,
+    synthesisHop,
+    phaseLocking: options.phaseLocking,
+    length: Math.round((x.length - 1) * actual) + 1, // the frames reach at least this far: their last centre is at or after the last sample
+  });
+  return { samples, factor: actual, analysisHop, synthesisHop };
+}
