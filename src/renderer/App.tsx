@@ -106,12 +106,18 @@ export function App({ client }: { client: LabClient }) {
   }, [client, guard, refreshModels]);
 
   const { interrupt } = training;
+  const wasOffline = useRef(false);
   const onConnection = useCallback(
     (s: ConnectionState) => {
       if (s.online) {
-        setError(null);
-        void loadInfo();
+        // Back after a loss: what the engine holds may have changed meanwhile.
+        if (wasOffline.current) {
+          wasOffline.current = false;
+          setError(null);
+          void loadInfo();
+        }
       } else {
+        wasOffline.current = true;
         interrupt('The connection to the engine server was lost during training; once it is back, see Runs for what was saved.', 'engine_unreachable');
         setBusy(false);
       }

@@ -106,7 +106,8 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
 export function ModelsPanel({ models, selected, compared = [], histories = {}, onCompareChange, onOpen, onDuplicate, onDelete, onRefresh }: ModelsPanelProps) {
   const [sort, setSort] = useState<{ key: SortKey; ascending: boolean }>({ key: 'created', ascending: false });
   const rows = useMemo(() => sortRuns(models, sort.key, sort.ascending), [models, sort]);
-  const differ = useMemo(() => differingSettings(models), [models]);
+  // Signal, net and epochs have columns of their own.
+  const differ = useMemo(() => differingSettings(models).filter((k) => k !== 'signal' && k !== 'net' && k !== 'epochs'), [models]);
   const comparedRuns = models.filter((m) => compared.includes(m.name));
 
   const header = (key: SortKey, label: string) => (
@@ -138,7 +139,7 @@ export function ModelsPanel({ models, selected, compared = [], histories = {}, o
                   {header('name', 'name')}
                   <th>net</th>
                   <th>signal</th>
-                  {differ.filter((k) => k !== 'signal' && k !== 'net').map((k) => (
+                  {differ.map((k) => (
                     <th key={k}>{k}</th>
                   ))}
                   {header('epochs', 'epochs')}
@@ -168,7 +169,7 @@ export function ModelsPanel({ models, selected, compared = [], histories = {}, o
                         {m.type.toUpperCase()} {m.units.join('×')}, w{m.window}
                       </td>
                       <td>{m.source}</td>
-                      {differ.filter((k) => k !== 'signal' && k !== 'net').map((k) => (
+                      {differ.map((k) => (
                         <td key={k}>{s[k] ?? '–'}</td>
                       ))}
                       <td>

@@ -21,6 +21,8 @@ export interface TrainingHandlers {
 export function useTraining(client: LabClient, h: TrainingHandlers) {
   const [view, setView] = useState<TrainingView>(emptyTraining);
   const current = useRef<string | null>(null);
+  /** What was shown before the run in progress: put back if the run fails before drawing anything. */
+  const before = useRef<TrainingView>(emptyTraining);
   const handlers = useRef(h);
   handlers.current = h;
 
@@ -39,7 +41,9 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
       }),
       client.on('train.done', (d) => {
         if (d.runId !== current.current) return;
-        setView((t) => ({ ...t, done: d }));
+        const previous = before.current;
+        // A run that failed before its first batch has nothing to show: the last result stays.
+        setView((t) => (d.error && t.batchLosses.length === 0 && previous.done ? previous : { ...t, done: d }));
         if (d.error) handlers.current.onError(`Training ${d.name} failed: ${d.error.message}`);
         handlers.current.onDone(d);
         emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: d.metrics?.test_mse ?? null, error: d.error?.code ?? null });
@@ -50,12 +54,13 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
 
   /** Calls the engine; on refusal puts back `before` and says why. */
   const startRun = useCallback(
-    async (runId: string, before: TrainingView, call: () => Promise<unknown>) => {
+    async (runId: string, shown: TrainingView, call: () => Promise<unknown>) => {
+      before.current = shown;
       try {
         await call();
       } catch (e) {
-        if (current.current === runId) current.current = before.runId;
-        setView((t) => (t.runId === runId ? before : t));
+        if (current.current === runId) current.current = shown.runId;
+        setView((t) => (t.runId === runId ? shown : t));
         handlers.current.onError((e as Error).message);
       }
     },
@@ -65,10 +70,10 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
   const train = useCallback(
     async (r: TrainRequest, source: UiSource, overwrite: boolean) => {
       const runId = newRunId();
-      const before = view;
+      const shown = view;
       current.current = runId;
       setView({ ...emptyTraining, runId, name: r.name, totalEpochs: r.config.epochs });
-      await startRun(runId, before, () => client.call('train.start', { name: r.name, source, model: r.model, config: r.config, runId, overwrite }));
+      await startRun(runId, shown, () => client.call('train.start', { name: r.name, source, model: r.model, config: r.config, runId, overwrite }));
     },
     [client, startRun, view],
   );
@@ -77,11 +82,11 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
   const resume = useCallback(
     async (name: string, epochs: number | undefined, ownEpochs: number) => {
       const runId = newRunId();
-      const before = view;
+      const shown = view;
       current.current = runId;
       // The curve so far stays; the new epochs are drawn after it.
       setView((t) => ({ ...(t.name === name ? t : emptyTraining), runId, name, done: null, last: null, cancelling: false, totalEpochs: epochs ?? ownEpochs }));
-      await startRun(runId, before, () => client.call('train.resume', { name, epochs, runId }));
+      await startRun(runId, shown, () => client.call('train.resume', { name, epochs, runId }));
     },
     [client, startRun, view],
   );
