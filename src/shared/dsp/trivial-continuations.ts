@@ -1,0 +1,171 @@
+// Three continuations that need no training, to read a model's metrics against: silence, the least-squares
+// linear predictor run free, and the prime's last pitch period looped. A model that does not beat these
+// has not learned to continue the signal.
+import { checkInteger, checkNumber, LabError } from '../errors';
+import {
+  compareWithSource,
+  describeSignal,
+  MAX_PITCH_HZ,
+  MIN_PITCH_HZ,
+  yinPitchTrack,
+  type ContinuationMetrics,
+  type ContinuationMetricsOptions,
+} from './continuation-metrics';
+import { fitLinearPredictor } from './linear-predictor';
+
+/** AR order of the free-running predictor (the evaluation's reference uses the same, MAX_AR_ORDER). */
+export const LINEAR_PREDICTOR_ORDER = 32;
+/** The predictor is fitted on at most this many of the prime's last samples; the normal equations cost order² each. */
+export const LINEAR_PREDICTOR_FIT_SAMPLES = 1 << 16;
+/**
+ * A free-running predictor with a pole outside the unit circle grows without bound; its outputs are
+ * clamped to this multiple of the prime's peak so that the blow-up is measured rather than overflowing.
+ */
+export const LINEAR_PREDICTOR_LIMIT = 10;
+/** The period is estimated on the prime's last this-many seconds (or the whole prime). */
+export const PERIOD_ANALYSIS_SECONDS = 0.1;
+/** Each loop join is crossfaded over this fraction of the period. */
+export const LOOP_CROSSFADE_FRACTION = 0.25;
+/** Shortest prime that can be looped (cubic interpolation needs neighbours on both sides). */
+export const MIN_LOOP_PRIME = 8;
+
+/** n samples of silence: the continuation that gives up. */
+export function silence(n: number): Float32Array {
+  return new Float32Array(checkInteger('n', n, 0));
+}
+
+/**
+ * Fits next = bias + Σ w·(last `order` samples) by least squares on the prime (its last
+ * LINEAR_PREDICTOR_FIT_SAMPLES) and runs it free for n samples, each output fed back as input.
+ * On a clean sine it keeps going; on noise it decays to the mean, which is what "predictable part
+ * only" means. Outputs are clamped to ±LINEAR_PREDICTOR_LIMIT × the prime's peak (see there).
+ */
+export function linearPredictorFree(prime: Float32Array, n: number, order = LINEAR_PREDICTOR_ORDER): Float32Array {
+  checkInteger('n', n, 0);
+  checkInteger('order', order, 1);
+  if (prime.length < 2 * order + 1) {
+    throw new LabError('bad_signal', `Expected a prime of at least ${2 * order + 1} samples for an order-${order} predictor, but got ${prime.length}`);
+  }
+  const fit = prime.subarray(Math.max(0, prime.length - LINEAR_PREDICTOR_FIT_SAMPLES));
+  const starts = new Int32Array(fit.length - order);
+  for (let s = 0; s < starts.length; s++) starts[s] = s;
+  const { weights, bias } = fitLinearPredictor(fit, starts, order, order);
+  let peak = 0;
+  for (let i = 0; i < prime.length; i++) peak = Math.max(peak, Math.abs(prime[i]));
+  const limit = LINEAR_PREDICTOR_LIMIT * (peak || 1);
+  const history = new Float64Array(order + n); // oldest first: the prime's tail, then the outputs
+  for (let k = 0; k < order; k++) history[k] = prime[prime.length - order + k];
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let y = bias;
+    for (let k = 0; k < order; k++) y += weights[k] * history[i + k];
+    y = Math.max(-limit, Math.min(limit, Number.isNaN(y) ? 0 : y));
+    history[order + i] = y;
+    out[i] = y;
+  }
+  return out;
+}
+
+/**
+ * Period in samples (fractional) of the prime's end: the median YIN period over the frames of its last
+ * PERIOD_ANALYSIS_SECONDS, or null when unvoiced. The lowest pitch looked for is raised when the prime
+ * is too short to hold a YIN frame at MIN_PITCH_HZ.
+ */
+export function estimateEndPeriod(prime: Float32Array, sampleRate: number): number | null {
+  checkNumber('sampleRate', sampleRate, Number.MIN_VALUE);
+  const tail = prime.subarray(Math.max(0, prime.length - Math.round(PERIOD_ANALYSIS_SECONDS * sampleRate)));
+  // A YIN frame needs 2·⌈sampleRate / minPitchHz⌉ + 2 samples.
+  const minPitchHz = Math.max(MIN_PITCH_HZ, sampleRate / (Math.floor((tail.length - 2) / 2) - 1));
+  if (!(minPitchHz < MAX_PITCH_HZ) || tail.length < 8) return null;
+  const { voicedPeriods } = yinPitchTrack(tail, sampleRate, { minPitchHz });
+  if (!voicedPeriods.length) return null;
+  const s = [...voicedPeriods].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+}
+
+/** Catmull-Rom cubic through x at fractional position p; needs 1 ≤ ⌊p⌋ ≤ length − 3. */
+function cubicAt(x: Float32Array, p: number): number {
+  const i = Math.floor(p);
+  const t = p - i;
+  const a = x[i - 1];
+  const b = x[i];
+  const c = x[i + 1];
+  const d = x[i + 2];
+  return b + 0.5 * t * (c - a + t * (2 * a - 5 * b + 4 * c - d + t * (3 * (b - c) + d - a)));
+}
+
+/**
+ * n samples that repeat the prime's last period: the period is estimated with YIN on the prime's end
+ * (when the end is unvoiced, the last 1 / MIN_PITCH_HZ seconds are looped instead), read at fractional
+ * positions (cubic) so that the loop keeps the exact pitch rather than the nearest whole number of
+ * samples, and each join crossfaded (equal gain) with the period before it so that a signal that is not
+ * exactly periodic does not click. Sample i continues the prime in phase: it reads position
+ * L + i − k·P for the k that lands in the last period.
+ */
+export function lastPeriodLooped(prime: Float32Array, n: number, sampleRate: number): Float32Array {
+  checkInteger('n', n, 0);
+  checkNumber('sampleRate', sampleRate, Number.MIN_VALUE);
+  const len = prime.length;
+  if (len < MIN_LOOP_PRIME) throw new LabError('bad_signal', `Expected a prime of at least ${MIN_LOOP_PRIME} samples to loop, but got ${len}`);
+  // Positions stay in [2, len − 3] so that cubicAt has its neighbours: the loop body is (end − P, end].
+  const end = len - 3;
+  const period = Math.min(estimateEndPeriod(prime, sampleRate) ?? sampleRate / MIN_PITCH_HZ, end - 2);
+  const fade = Math.max(0, Math.min(LOOP_CROSSFADE_FRACTION * period, end - 2 - period));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = Math.ceil((len + i - end) / period);
+    const p = len + i - k * period; // in (end − period, end]
+    const q = p - (end - period); // phase in (0, period]
+    let y = cubicAt(prime, p);
+    if (fade > 0 && q > period - fade) {
+      // Towards the end of a cycle, blend into what preceded the loop's start, so the wrap is seamless.
+      const w = 0.5 - 0.5 * Math.cos((Math.PI * (q - (period - fade))) / fade);
+      y = (1 - w) * y + w * cubicAt(prime, p - period);
+    }
+    out[i] = y;
+  }
+  return out;
+}
+
+export interface ContinuationJudgement {
+  /** The generated continuation against the reference. */
+  model: ContinuationMetrics;
+  baselines: {
+    silence: ContinuationMetrics;
+    /** Null when the prime is too short to fit an order-1 predictor (3 samples). */
+    linearPredictor: ContinuationMetrics | null;
+    /** Null when the prime is shorter than MIN_LOOP_PRIME. */
+    lastPeriodLooped: ContinuationMetrics | null;
+  };
+  /** The predictor's order (reduced for a short prime), or null when none was fitted. */
+  linearPredictorOrder: number | null;
+}
+
+/**
+ * Metrics of the generated continuation beside those of the three trivial ones, each as long as it,
+ * all measured against `reference` (the true continuation where known, otherwise the prime itself).
+ */
+export function judgeContinuation(
+  generated: Float32Array,
+  prime: Float32Array,
+  reference: Float32Array,
+  sampleRate: number,
+  options?: Partial<ContinuationMetricsOptions>,
+): ContinuationJudgement {
+  checkNumber('sampleRate', sampleRate, Number.MIN_VALUE);
+  if (reference.length === 0) throw new LabError('bad_signal', 'Cannot judge against an empty reference');
+  const source = describeSignal(reference, sampleRate, options);
+  const judge = (x: Float32Array) => compareWithSource(x, source, sampleRate, options);
+  const n = generated.length;
+  const order = Math.min(LINEAR_PREDICTOR_ORDER, Math.floor((prime.length - 1) / 2));
+  return {
+    model: judge(generated),
+    baselines: {
+      silence: judge(silence(n)),
+      linearPredictor: order >= 1 ? judge(linearPredictorFree(prime, n, order)) : null,
+      lastPeriodLooped: prime.length >= MIN_LOOP_PRIME ? judge(lastPeriodLooped(prime, n, sampleRate)) : null,
+    },
+    linearPredictorOrder: order >= 1 ? order : null,
+  };
+}
