@@ -88,8 +88,11 @@ export function App({ client }: { client: LabClient }) {
 
   const training = useTraining(client, {
     onDone: (d) => {
-      setSelected(d.name);
-      setGenModel(d.name);
+      // A run that failed saved nothing new: the model shown and the Generate choice stay.
+      if (!d.error) {
+        setSelected(d.name);
+        setGenModel(d.name);
+      }
       void refreshModels();
     },
     onError: showError,
