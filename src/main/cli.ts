@@ -8,6 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MAX_GENERATE_LENGTH, type SignalSource, type TrainConfigInput, type TrainEvent } from '../shared/contract';
 
 import { dominantFrequency, rms } from '../shared/dsp/spectrum';
+import { WELCH_SEGMENT } from '../shared/dsp/continuation-metrics';
+import { judgeContinuation, type ContinuationJudgement } from '../shared/dsp/trivial-continuations';
 import { LabError, toErrorData } from '../shared/errors';
 import { findPreset, PRESETS } from '../shared/signals/generators';
 import { encodeWav } from '../shared/signals/wav';
@@ -310,6 +312,7 @@ async function cmdGenerate(argv: string[]): Promise<number> {
         `${dir}: ${r.primeSamples.length} primed, ${r.samples.length} generated`,
       )
     : null;
+  const judged = judgeGenerated(r); // computed before anything is written
   const stateOut = str(v, 'state-out');
   await writeFilesAtomic([
     { path: out, data: wav },
@@ -323,6 +326,8 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     dominant_frequency: dominantFrequency(r.samples),
     rms: rms(r.samples),
     truth_mse: r.truth ? mseAgainst(r.samples, r.truth) : null,
+    judged_against: judged?.against ?? null,
+    continuation_metrics: judged?.metrics ?? null,
     out,
   };
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
@@ -332,6 +337,18 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * The continuation's metrics beside silence, the linear predictor run free and the last period looped,
+ * judged against the true continuation where there is one long enough for a spectrum, else the prime;
+ * null when neither has any sound (a run primed from --state-in with no truth).
+ */
+function judgeGenerated(r: { samples: Float32Array; primeSamples: Float32Array; truth: Float32Array | null; sampleRate: number }): { against: 'truth' | 'prime'; metrics: ContinuationJudgement } | null {
+  const truth = r.truth && r.truth.length > WELCH_SEGMENT && rms(r.truth) > 0 ? r.truth : null;
+  const reference = truth ?? r.primeSamples;
+  if (!(rms(reference) > 0)) return null;
+  return { against: truth ? 'truth' : 'prime', metrics: judgeContinuation(r.samples, r.primeSamples, reference, r.sampleRate) };
 }
 
 function mseAgainst(a: Float32Array, b: Float32Array): number {

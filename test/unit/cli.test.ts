@@ -49,6 +49,11 @@ describe('command line', () => {
     expect(g.code).toBe(0);
     const gj = lastJson(g.stdout);
     expect(gj.samples).toBe(300);
+    // Judged beside the trivial continuations (too short for a spectrum of the truth: against the prime).
+    expect(gj.judged_against).toBe('prime');
+    const judged = gj.continuation_metrics as { model: { rmsRatio: number }; baselines: Record<string, unknown> };
+    expect(judged.model.rmsRatio).toBeGreaterThan(0);
+    expect(Object.keys(judged.baselines).sort()).toEqual(['lastPeriodLooped', 'linearPredictor', 'silence']);
     const audio = decodeWav(await fs.readFile(wav));
     expect(audio.sampleRate).toBe(44_100);
     expect(audio.samples.length).toBe(300);
