@@ -5,7 +5,24 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MAX_GENERATE_LENGTH, type SignalSource, type TrainConfigInput, type TrainEvent } from '../shared/contract';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CELL,
+  DEFAULT_DROPOUT,
+  DEFAULT_EPOCH_WINDOWS,
+  DEFAULT_EPOCHS,
+  DEFAULT_FINAL_LEARNING_RATE,
+  DEFAULT_LEARNING_RATE,
+  DEFAULT_SEED,
+  DEFAULT_SPLIT,
+  DEFAULT_UNITS,
+  DEFAULT_WINDOW,
+  MAX_GENERATE_LENGTH,
+  MAX_UNITS,
+  type SignalSource,
+  type TrainConfigInput,
+  type TrainEvent,
+} from '../shared/contract';
 
 import { dominantFrequency, rms } from '../shared/dsp/spectrum';
 import { WELCH_SEGMENT } from '../shared/dsp/continuation-metrics';
@@ -25,30 +42,33 @@ Commands:
   eval      --model DIR                                          test metrics beside the references
   generate  --model DIR --length N --out FILE.wav [options]      free-running continuation
   bench                                                          speed per backend
-  serve     [--host H] [--port P] [--models DIR]                 the UI in a browser (browser mode)
+  serve     [--host H] [--port P] [--models DIR] [--new-token]   the UI in a browser (browser mode)
   doctor    [--models DIR] [--json]                              what can run on this machine, and why not
 
 train options:
   --preset NAME        ${Object.keys(PRESETS).join(', ')}
   --wav FILE           any PCM or float WAV, mixed to mono
-  --samples N          length of the --preset signal (50001)
+  --samples N          length of the --preset signal (${PRESETS.sine.signal.length})
   --out DIR            model folder, written at each epoch end (atomic)
   --resume             continue the run in --out (optimizer state included)
   --overwrite          replace the model already in --out (other folders are never replaced)
-  --epochs N           (5)            --seed S          (1)
-  --window N           (100)          --batch N         (128)
-  --lr X               (0.002)        --final-lr X      cosine decay to X (0.0001; 0 = constant)
-  --cell lstm|gru      (lstm)         --units A,B,C     (16,16,16)
-  --dropout X          (0)            --split shuffled|blocked (shuffled)
+  --epochs N           (${DEFAULT_EPOCHS})            --seed S          (${DEFAULT_SEED})
+  --window N           (${DEFAULT_WINDOW})          --batch N         (${DEFAULT_BATCH_SIZE})
+  --lr X               (${DEFAULT_LEARNING_RATE})        --final-lr X      cosine decay to X (${DEFAULT_FINAL_LEARNING_RATE}; 0 = constant)
+  --cell lstm|gru      (${DEFAULT_CELL})         --units A,B,C     (${DEFAULT_UNITS.join(',')}; at most ${MAX_UNITS} each)
+  --dropout X          (${DEFAULT_DROPOUT})            --split shuffled|blocked (${DEFAULT_SPLIT})
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
-  --max-train-windows N  cap windows per epoch (0 = all)
+  --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)
 generate options:
   --prime N            priming samples from the signal (window length)
+  --length N           samples to generate (at most ${MAX_GENERATE_LENGTH})
   --offset N           where the prime starts (start of the test region)
   --plot FILE.svg      primed, generated and true samples
   --state-in FILE      continue from a packed state (.f32) instead of priming
   --state-out FILE     write the packed state after the last sample (.f32)
+serve options:
+  --new-token          forget the kept token (serve.json beside the models folder) and make a new one
 common options:
   --backend B          cuda, node, wasm or cpu (or $SEQUENCE_LAB_BACKEND); default: the first that starts
   --json               print one JSON object as the last line of stdout
@@ -377,18 +397,20 @@ async function cmdBench(argv: string[]): Promise<number> {
 }
 
 async function cmdServe(argv: string[]): Promise<number> {
-  const v = parse(argv, { ...common, host: { type: 'string' }, port: { type: 'string' }, models: { type: 'string' }, static: { type: 'string' } });
+  const v = parse(argv, { ...common, host: { type: 'string' }, port: { type: 'string' }, models: { type: 'string' }, static: { type: 'string' }, 'new-token': { type: 'boolean' } });
   if (v.help) return usage();
-  const port = num(v, 'port', true) ?? 0;
-  if (port < 0 || port > 65535) throw new LabError('bad_argument', `--port expects 0-65535, got ${port}`);
+  const port = num(v, 'port', true);
+  if (port !== undefined && (port < 0 || port > 65535)) throw new LabError('bad_argument', `--port expects 0-65535, got ${port}`);
   const { startServer } = await import('./host/serve');
-  const server = await startServer({
-    host: str(v, 'host') ?? '127.0.0.1',
-    port,
-    staticDir: str(v, 'static') ?? fileURLToPath(new URL('../../out/renderer', import.meta.url)),
-    modelsDir: path.resolve(str(v, 'models') ?? path.join(homedir(), '.sequence-lab', 'models')),
-    backend: str(v, 'backend') ?? null,
-  }).catch((e: Error) => {
+  const { startWithServeIdentity } = await import('./host/serve-identity');
+  const modelsDir = path.resolve(str(v, 'models') ?? path.join(homedir(), '.sequence-lab', 'models'));
+  const host = str(v, 'host') ?? '127.0.0.1';
+  const staticDir = str(v, 'static') ?? fileURLToPath(new URL('../../out/renderer', import.meta.url));
+  // The port and token are kept beside the models folder, so that a restarted server answers at the
+  // same URL and an open tab reconnects by itself.
+  const server = await startWithServeIdentity(path.join(path.dirname(modelsDir), 'serve.json'), { newToken: !!v['new-token'], port }, (id) =>
+    startServer({ host, port: id.port, token: id.token, staticDir, modelsDir, backend: str(v, 'backend') ?? null }),
+  ).catch((e: Error) => {
     throw new LabError('bad_argument', e.message);
   });
   process.stdout.write(`Sequence Lab is serving ${server.url}\n`);

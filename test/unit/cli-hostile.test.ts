@@ -95,3 +95,44 @@ describe('command line: nothing it did not write is deleted, nothing half-writte
     expect((await fs.readdir(tmp)).filter((n) => n.startsWith('.crashy'))).toEqual([]);
   });
 });
+
+describe('serve keeps its address', () => {
+  /** Starts `serve`, returns the URL it prints, and stops it. */
+  async function serveOnce(models: string, ...extra: string[]): Promise<string> {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(BIN, ['serve', '--models', models, ...extra], {
+      env: { ...process.env, SEQUENCE_LAB_BACKEND: 'wasm' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /serving (http:\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+
+  it('a restarted server answers at the same URL; --new-token makes a new token', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-serve-id-'));
+    try {
+      const models = path.join(root, 'models');
+      const first = await serveOnce(models);
+      const second = await serveOnce(models);
+      expect(second).toBe(first);
+      expect((await fs.stat(path.join(root, 'serve.json'))).mode & 0o777).toBe(0o600);
+      const third = await serveOnce(models, '--new-token');
+      expect(new URL(third).port).toBe(new URL(first).port);
+      expect(new URL(third).searchParams.get('token')).not.toBe(new URL(first).searchParams.get('token'));
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
