@@ -158,7 +158,11 @@ export class LabService {
       case 'models.get': {
         const { name } = parseCommandArgs(command, rawArgs);
         if (!(await fs.stat(this.modelDir(name)).catch(() => null))) throw new LabError('not_found', `No model named "${name}"`);
-        const spec = await readStoredSpec(this.modelDir(name)); // a damaged folder says what is wrong with it
+        // A damaged folder says what is wrong with it; one deleted meanwhile is simply gone.
+        const spec = await readStoredSpec(this.modelDir(name)).catch(async (e) => {
+          if (!(await fs.stat(this.modelDir(name)).catch(() => null))) throw new LabError('not_found', `No model named "${name}"`);
+          throw e;
+        });
         const { history, batchLosses } = await readHistory(this.modelDir(name));
         return {
           summary: summarise(name, spec, history),
