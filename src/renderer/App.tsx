@@ -58,6 +58,7 @@ export function App({ client }: { client: LabClient }) {
   const [playing, setPlaying] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [engineNote, setEngineNote] = useState<string | null>(null);
+  const [signalProblem, setSignalProblem] = useState<string | null>(null);
   const player = useRef<SamplePlayer | null>(null);
   const generationRun = useRef<string | null>(null);
 
@@ -346,6 +347,7 @@ export function App({ client }: { client: LabClient }) {
             presets={presets}
             preview={preview}
             select={presetShown}
+            onProblem={setSignalProblem}
             onChoose={setChoice}
             onError={showError}
             onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
@@ -362,6 +364,7 @@ export function App({ client }: { client: LabClient }) {
             view={training.view}
             resumable={resumable}
             unavailable={unavailable}
+            signalProblem={signalProblem}
             onTrain={(r, overwrite) => void training.train(r, choice.source, overwrite)}
             onCancel={() => void training.cancel()}
             onResume={(n, e) => void training.resume(n, e, resumable?.epochs ?? 0)}

@@ -105,6 +105,48 @@ describe.skipIf(!haveChromium)('the workbench in a browser', () => {
     await page.close();
   });
 
+  it("keeps what is typed in the Signal panel's numbers, marks a bad one and keeps the last good signal", async () => {
+    const page = await openApp({ width: 1024, height: 700 });
+    await waitForEvent(page, 'signal-shown', { label: 'signal' });
+    const cases: [string, string | null][] = [
+      ['2000', null],
+      ['-3', 'must be at least 2'],
+      ['1e-3', 'must be a whole number'],
+      ['abc', '"abc" is not a number'],
+    ];
+    for (const [typed, message] of cases) {
+      await page.click('[data-testid=signal-length]');
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type(typed);
+      expect(await page.inputValue('[data-testid=signal-length]')).toBe(typed);
+      await page.keyboard.press('Tab'); // done with the field: a good value becomes the signal
+      expect(await page.inputValue('[data-testid=signal-length]')).toBe(typed);
+      if (message) {
+        expect(await page.textContent('[data-testid=signal-length-error]')).toBe(message);
+        expect(await page.getAttribute('[data-testid=signal-length]', 'aria-invalid')).toBe('true');
+        expect(await page.isDisabled('[data-testid=train]')).toBe(true);
+        expect(await page.getAttribute('[data-testid=train]', 'title')).toBe(`Fix the signal first: samples ${message}`);
+        expect(await page.textContent('[data-testid=signal-problem]')).toMatch(/last good one/);
+      } else {
+        expect(await page.$('[data-testid=signal-length-error]')).toBeNull();
+        expect(await page.getAttribute('[data-testid=signal-length]', 'aria-invalid')).toBeNull();
+        await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(/^2,000 samples at 44100 Hz/);
+        expect(await page.isEnabled('[data-testid=train]')).toBe(true);
+      }
+    }
+    // The signal shown stays the last good one while the field is wrong.
+    expect(await page.textContent('[data-testid=signal-info]')).toMatch(/^2,000 samples/);
+    await page.fill('[data-testid=record-seconds]', '0');
+    expect(await page.textContent('[data-testid=record-seconds-error]')).toBe('must be at least 0.5');
+    expect(await page.isDisabled('[data-testid=record]')).toBe(true);
+    await page.screenshot({ path: path.join(RESULTS, 'workbench-signal-fields-1024.png') });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.screenshot({ path: path.join(RESULTS, 'workbench-signal-fields-1920.png') });
+    await page.evaluate(() => localStorage.clear());
+    await page.close();
+  });
+
   it('keeps two runs with the same settings; a duplicated run retrains to the same metrics', async () => {
     const page = await openApp();
     await quickSettings(page);

@@ -202,3 +202,20 @@ describe('epoch coverage', () => {
     expect(epochCoverage(50_001, 100, 200_000)).toBe('an epoch trains on 29,941 windows of 100 samples: all of the 29,941 training windows');
   });
 });
+
+describe('the Signal panel as typed', () => {
+  it('checks samples, noise, seed and take length against the signal spec schema, in words', async () => {
+    const { checkSignalFields } = await import('../../src/renderer/features/signals/signal-form');
+    const { PRESETS } = await import('../../src/shared/signals/generators');
+    const base = PRESETS.sine.signal;
+    const ok = checkSignalFields({ length: '2000', noise: '1e-3', seed: '7', recordSeconds: '2.5' }, base);
+    expect(ok.errors).toEqual({});
+    expect(ok.spec).toEqual({ ...base, length: 2000, noise: 0.001, seed: 7 });
+    expect(ok.recordSeconds).toBe(2.5);
+    const bad = checkSignalFields({ length: '-3', noise: 'abc', seed: '1.5', recordSeconds: '601' }, base);
+    expect(bad.errors).toEqual({ length: 'must be at least 2', noise: '"abc" is not a number', seed: 'must be a whole number', recordSeconds: 'must be at most 600' });
+    expect(bad.spec).toBeNull();
+    expect(checkSignalFields({ length: '', noise: '-1', seed: '1', recordSeconds: '0' }, base).errors).toEqual({ length: 'enter a number', noise: 'must be at least 0', recordSeconds: 'must be at least 0.5' });
+    expect(checkSignalFields({ length: '60000000', noise: '0', seed: '1', recordSeconds: '1' }, base).errors).toEqual({ length: 'must be at most 50,000,000' });
+  });
+});

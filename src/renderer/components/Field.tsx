@@ -6,6 +6,8 @@ export interface TextFieldProps {
   label: string;
   value: string;
   onChange: (text: string) => void;
+  /** The user is done with the field: it lost focus, or Enter was pressed in it. */
+  onCommit?: () => void;
   /** What is wrong with the value, in words; null or undefined when it is fine. */
   error?: string | null;
   /** 'decimal' for numbers: a text input (type=number would rewrite "1e-" or "-" while typing) with a numeric keyboard. */
@@ -16,7 +18,7 @@ export interface TextFieldProps {
   className?: string;
 }
 
-export function TextField({ label, value, onChange, error, inputMode = 'text', testId, hint, disabled, className }: TextFieldProps) {
+export function TextField({ label, value, onChange, onCommit, error, inputMode = 'text', testId, hint, disabled, className }: TextFieldProps) {
   const id = useId();
   return (
     <label className={className}>
@@ -33,6 +35,8 @@ export function TextField({ label, value, onChange, error, inputMode = 'text', t
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? `${id}-error` : undefined}
         onChange={(e) => onChange(e.target.value)}
+        onBlur={onCommit}
+        onKeyDown={onCommit ? (e) => e.key === 'Enter' && onCommit() : undefined}
       />
       {error && (
         <span id={`${id}-error`} className="field-error" data-testid={testId ? `${testId}-error` : undefined}>

@@ -1,11 +1,13 @@
 // Signal: choose a preset (and its parameters) or open a WAV file; see its waveform.
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { CommandResult, UiSource } from '../../../shared/protocol';
 import { signalTooLong } from '../../../shared/limits';
 import { decodeWav } from '../../../shared/signals/wav';
-import { PRESETS, type SignalSpec } from '../../../shared/signals/generators';
+import { findPreset } from '../../../shared/signals/generators';
+import { TextField } from '../../components/Field';
 import { Waveform } from '../../components/Waveform';
 import { MicrophoneRecorder } from '../../audio/capture';
+import { checkSignalFields, DEFAULT_RECORD_SECONDS, type SignalField, type SignalFields } from './signal-form';
 
 export interface SignalChoice {
   source: UiSource;
@@ -24,34 +26,48 @@ export interface SignalPanelProps {
   onRecorded?: (samples: Float32Array, sampleRate: number) => void;
   /** Preset settings to show, set by the app (a restored session, a duplicated run); the app has already chosen that signal. */
   select?: { name: string; length: number; noise: number; seed: number } | null;
+  /** Why the preset's typed settings cannot make a signal ("samples must be at least 2"), or null: the signal shown is then the last good one. */
+  onProblem?: (problem: string | null) => void;
 }
 
-export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded, select = null }: SignalPanelProps) {
+const FIELD_NAMES: Record<SignalField, string> = { length: 'samples', noise: 'noise σ', seed: 'seed', recordSeconds: 'record (s)' };
+
+export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded, select = null, onProblem }: SignalPanelProps) {
   const [preset, setPreset] = useState(select?.name ?? 'sine');
-  const [length, setLength] = useState(select?.length ?? 50_001);
-  const [noise, setNoise] = useState(select?.noise ?? 0.02);
-  const [seed, setSeed] = useState(select?.seed ?? 1);
+  const [fields, setFields] = useState<SignalFields>(() => ({
+    length: String(select?.length ?? 50_001),
+    noise: String(select?.noise ?? 0.02),
+    seed: String(select?.seed ?? 1),
+    recordSeconds: String(DEFAULT_RECORD_SECONDS),
+  }));
   useEffect(() => {
     if (!select) return;
     setPreset(select.name);
-    setLength(select.length);
-    setNoise(select.noise);
-    setSeed(select.seed);
+    setFields((f) => ({ ...f, length: String(select.length), noise: String(select.noise), seed: String(select.seed) }));
   }, [select]);
 
-  const choosePreset = (name: string, len = length, nz = noise, sd = seed) => {
+  const checked = useMemo(() => checkSignalFields(fields, findPreset(preset)?.signal ?? null), [fields, preset]);
+  const specProblem = (['length', 'noise', 'seed'] as const).map((f) => checked.errors[f] && `${FIELD_NAMES[f]} ${checked.errors[f]}`).find(Boolean) ?? null;
+  useEffect(() => onProblem?.(specProblem), [onProblem, specProblem]);
+
+  const set = (f: SignalField, text: string) => setFields((x) => ({ ...x, [f]: text }));
+
+  /** Chooses preset `name` with the typed settings; while one of them is wrong, the last good signal stays. */
+  const choosePreset = (name: string) => {
     setPreset(name);
     setNote(null);
-    const base = PRESETS[name]?.signal;
+    const base = findPreset(name)?.signal;
     if (!base) return onError(`Unknown preset ${name}`);
-    onChoose({ source: { kind: 'preset', name, signal: { ...base, length: len, noise: nz, seed: sd } as SignalSpec }, label: name });
+    const c = checkSignalFields(fields, base);
+    if (c.spec) onChoose({ source: { kind: 'preset', name, signal: c.spec }, label: name });
   };
 
-  const [recordSeconds, setRecordSeconds] = useState(3);
   const [note, setNote] = useState<string | null>(null);
   const [recording, setRecording] = useState<{ stop: AbortController; seconds: number } | null>(null);
 
   const record = async () => {
+    const recordSeconds = checked.recordSeconds;
+    if (recordSeconds === null) return;
     const stop = new AbortController();
     setRecording({ stop, seconds: 0 });
     const recorder = new MicrophoneRecorder();
@@ -98,37 +114,30 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
             ))}
           </select>
         </label>
-        <label>
-          samples
-          <input type="number" min={200} max={5_000_000} value={length} onChange={(e) => setLength(Number(e.target.value))} onBlur={() => choosePreset(preset)} />
-        </label>
-        <label>
-          noise σ
-          <input type="number" min={0} step={0.01} value={noise} onChange={(e) => setNoise(Number(e.target.value))} onBlur={() => choosePreset(preset)} />
-        </label>
-        <label>
-          seed
-          <input type="number" value={seed} onChange={(e) => setSeed(Number(e.target.value))} onBlur={() => choosePreset(preset)} />
-        </label>
+        <TextField label="samples" inputMode="numeric" testId="signal-length" value={fields.length} error={checked.errors.length} onChange={(t) => set('length', t)} onCommit={() => choosePreset(preset)} />
+        <TextField label="noise σ" inputMode="decimal" testId="signal-noise" value={fields.noise} error={checked.errors.noise} onChange={(t) => set('noise', t)} onCommit={() => choosePreset(preset)} />
+        <TextField label="seed" inputMode="numeric" testId="signal-seed" value={fields.seed} error={checked.errors.seed} onChange={(t) => set('seed', t)} onCommit={() => choosePreset(preset)} />
         <label className="file">
           open WAV
           <input data-testid="open-wav" type="file" accept=".wav,audio/wav" onChange={(e) => e.target.files?.[0] && void openWav(e.target.files[0])} />
         </label>
-        <label>
-          record (s)
-          <input data-testid="record-seconds" type="number" min={0.5} max={600} step={0.5} value={recordSeconds} onChange={(e) => setRecordSeconds(Number(e.target.value))} />
-        </label>
+        <TextField label="record (s)" inputMode="decimal" testId="record-seconds" value={fields.recordSeconds} error={checked.errors.recordSeconds} onChange={(t) => set('recordSeconds', t)} />
         {recording ? (
           <button data-testid="record-stop" onClick={() => recording.stop.abort()}>
             Stop ({recording.seconds.toFixed(1)} s)
           </button>
         ) : (
-          <button data-testid="record" onClick={() => void record()}>
+          <button data-testid="record" disabled={checked.recordSeconds === null} title={checked.errors.recordSeconds ? 'Fix the take length first' : undefined} onClick={() => void record()}>
             Record microphone
           </button>
         )}
       </div>
       <p className="hint">{note ?? presets.find((p) => p.name === preset)?.description}</p>
+      {specProblem && (
+        <p className="hint warn-text" data-testid="signal-problem">
+          The signal shown is the last good one; fix the settings marked in red to change it. Train waits until then.
+        </p>
+      )}
       <Waveform label="signal" peaks={preview ? { peaks: preview.peaks, length: preview.length } : null} sampleRate={preview?.sampleRate ?? 44100} onReady={onShown} />
       {preview && (
         <p className="hint" data-testid="signal-info">

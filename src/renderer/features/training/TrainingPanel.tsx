@@ -49,6 +49,8 @@ export interface TrainingPanelProps {
   resumable?: ModelSummary | null;
   /** Why the engine cannot be used now (connection lost), or null. */
   unavailable?: string | null;
+  /** What is wrong with the signal's settings (Train waits until it is fixed), or null. */
+  signalProblem?: string | null;
   onTrain: (r: TrainRequest, overwrite: boolean) => void;
   onCancel: () => void;
   /** `epochs` is the new total; undefined continues to the model's own. */
@@ -89,7 +91,7 @@ function statusText(view: TrainingView): string {
 }
 
 export function TrainingPanel(props: TrainingPanelProps) {
-  const { backend, signalLength = null, signalLabel = 'signal', noiseFloor = null, takenNames = [], form, onFormChange, view, resumable = null, unavailable = null, onTrain, onCancel, onResume } = props;
+  const { backend, signalLength = null, signalLabel = 'signal', noiseFloor = null, takenNames = [], form, onFormChange, view, resumable = null, unavailable = null, signalProblem = null, onTrain, onCancel, onResume } = props;
   const [replacing, setReplacing] = useState<TrainRequest | null>(null);
   const set = <K extends keyof TrainForm>(k: K, v: TrainForm[K]) => onFormChange({ ...form, [k]: v });
   const running = view.runId !== null && !view.done;
@@ -228,7 +230,12 @@ export function TrainingPanel(props: TrainingPanelProps) {
         </div>
       )}
       <div className="row buttons">
-        <button data-testid="train" disabled={running || invalid || !!unavailable || !!replacing} onClick={train} title={unavailable ?? (invalid ? 'Fix the fields marked in red first' : undefined)}>
+        <button
+          data-testid="train"
+          disabled={running || invalid || !!unavailable || !!replacing || !!signalProblem}
+          onClick={train}
+          title={unavailable ?? (invalid ? 'Fix the fields marked in red first' : signalProblem ? `Fix the signal first: ${signalProblem}` : undefined)}
+        >
           Train
         </button>
         <button data-testid="cancel" disabled={!running || view.cancelling || !!unavailable} onClick={onCancel}>
