@@ -105,42 +105,31 @@ export type Normalisation = z.infer<typeof normalisationSchema>;
 
 // ---- Events and results -------------------------------------------------------------------
 
-export interface BatchProgress {
-  type: 'batch';
-  epoch: number; // 1-based
-  batch: number; // 1-based within the epoch
-  batches: number;
-  loss: number;
-  seqPerSecond: number;
-  etaSeconds: number;
-}
-
-export interface EpochProgress {
-  type: 'epoch';
-  epoch: number;
-  epochs: number;
-  trainLoss: number;
-  devLoss: number;
-  seqPerSecond: number;
-  etaSeconds: number;
-  learningRate: number;
-}
-
-/** The final evaluation after the last epoch: windows predicted so far of the total. */
-export interface EvaluationProgress {
-  type: 'evaluation';
-  done: number;
-  total: number;
-  etaSeconds: number;
-}
-
-export interface TrainNotice {
-  type: 'notice';
-  level: 'info' | 'warning';
-  message: string;
-}
-
-export type TrainEvent = BatchProgress | EpochProgress | EvaluationProgress | TrainNotice;
+/** Training progress as the engine emits it and every receiver validates it: one schema, types inferred. */
+export const trainEventSchema = z.discriminatedUnion('type', [
+  /** After each batch; epoch and batch are 1-based. */
+  z.object({ type: z.literal('batch'), epoch: z.number(), batch: z.number(), batches: z.number(), loss: z.number(), seqPerSecond: z.number(), etaSeconds: z.number() }),
+  /** After each epoch, with the dev loss and the learning rate reached. */
+  z.object({
+    type: z.literal('epoch'),
+    epoch: z.number(),
+    epochs: z.number(),
+    trainLoss: z.number(),
+    devLoss: z.number(),
+    seqPerSecond: z.number(),
+    etaSeconds: z.number(),
+    learningRate: z.number(),
+  }),
+  /** The final evaluation after the last epoch: windows predicted so far of the total. */
+  z.object({ type: z.literal('evaluation'), done: z.number(), total: z.number(), etaSeconds: z.number() }),
+  /** News for the user (early stopping, a rollback): info is not an error. */
+  z.object({ type: z.literal('notice'), level: z.enum(['info', 'warning']), message: z.string() }),
+]);
+export type TrainEvent = z.infer<typeof trainEventSchema>;
+export type BatchProgress = Extract<TrainEvent, { type: 'batch' }>;
+export type EpochProgress = Extract<TrainEvent, { type: 'epoch' }>;
+export type EvaluationProgress = Extract<TrainEvent, { type: 'evaluation' }>;
+export type TrainNotice = Extract<TrainEvent, { type: 'notice' }>;
 
 export const metricsSchema = z.object({
   test_mse: z.number(),

@@ -3,7 +3,7 @@
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema } from './contract';
+import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema } from './contract';
 import { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
 export { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName };
@@ -115,22 +115,6 @@ export const commandResults = {
   'models.delete': z.object({ deleted: z.boolean() }),
 } as const;
 export type CommandResult<C extends CommandName> = z.output<(typeof commandResults)[C]>;
-
-const trainEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('batch'), epoch: z.number(), batch: z.number(), batches: z.number(), loss: z.number(), seqPerSecond: z.number(), etaSeconds: z.number() }),
-  z.object({
-    type: z.literal('epoch'),
-    epoch: z.number(),
-    epochs: z.number(),
-    trainLoss: z.number(),
-    devLoss: z.number(),
-    seqPerSecond: z.number(),
-    etaSeconds: z.number(),
-    learningRate: z.number(),
-  }),
-  z.object({ type: z.literal('evaluation'), done: z.number(), total: z.number(), etaSeconds: z.number() }),
-  z.object({ type: z.literal('notice'), level: z.enum(['info', 'warning']), message: z.string() }),
-]);
 
 /** An error as data; a code this build does not know (a newer engine's) reads as 'internal'. */
 export const errorDataSchema = z.object({ code: z.enum(ERROR_CODES).catch('internal'), message: z.string() });
