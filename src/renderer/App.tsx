@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
 import { encodeWav } from '../shared/signals/wav';
 import { rms } from '../shared/dsp/spectrum';
-import { PRESETS } from '../shared/signals/generators';
+import { findPreset, generateSignal, PRESETS } from '../shared/signals/generators';
 import { emitAppEvent } from './app-events';
 import { SamplePlayer } from './audio/player';
 import { GenerationPanel, type GenerationSettings, type GenerationView } from './features/generation/GenerationPanel';
@@ -34,6 +34,15 @@ function presetChoice(p: PresetSettings): SignalChoice | null {
   return { source: { kind: 'preset', name: p.name, signal: { ...base, length: p.length, noise: p.noise, seed: p.seed } }, label: p.name };
 }
 
+/** The samples of a signal, to play it: a preset is generated here (it is pure and seeded, so these
+ * are the engine's samples too), decoded audio is already in the source. */
+function signalSamples(c: SignalChoice): { samples: Float32Array; sampleRate: number } {
+  if (c.source.kind === 'samples') return { samples: c.source.samples, sampleRate: c.source.sampleRate };
+  const preset = findPreset(c.source.name);
+  if (!preset) throw new Error(`Unknown preset ${c.source.name}`);
+  return { samples: generateSignal(c.source.signal ?? preset.signal), sampleRate: preset.sampleRate };
+}
+
 /** What identifies a signal: a preset by its settings, decoded audio by its samples. */
 function signalKey(c: SignalChoice): unknown {
   return c.source.kind === 'preset' ? JSON.stringify(c.source) : c.source.samples;
@@ -55,11 +64,20 @@ export function App({ client }: { client: LabClient }) {
   const [histories, setHistories] = useState<Record<string, RunHistory & { updatedAt: string }>>({});
   const [generation, setGeneration] = useState<GenerationView>(emptyGeneration);
   const [busy, setBusy] = useState(false);
-  const [playing, setPlaying] = useState(false);
+  /** What is playing: the signal, the continuation, or nothing (one player: starting one stops the other). */
+  const [playing, setPlaying] = useState<'signal' | 'generated' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [engineNote, setEngineNote] = useState<string | null>(null);
   const [signalProblem, setSignalProblem] = useState<string | null>(null);
   const player = useRef<SamplePlayer | null>(null);
+  const playingRef = useRef(playing);
+  playingRef.current = playing;
+  const stop = useCallback(() => {
+    player.current?.stop();
+    if (playingRef.current) emitAppEvent('playback-stopped', { label: playingRef.current, ended: false });
+    playingRef.current = null;
+    setPlaying(null);
+  }, []);
   const generationRun = useRef<string | null>(null);
 
   const showError = useCallback((message: string) => {
@@ -164,6 +182,7 @@ export function App({ client }: { client: LabClient }) {
     const key = signalKey(choice);
     if (key !== shownSignal.current) {
       shownSignal.current = key;
+      stop(); // what plays belongs to the old signal
       generationRun.current = null;
       setGeneration(emptyGeneration);
       training.clear();
@@ -179,7 +198,7 @@ export function App({ client }: { client: LabClient }) {
       stale = true;
     };
     // training.clear is stable; listing `training` would rerun this on every progress event.
-  }, [choice, client, guard, training.clear]);
+  }, [choice, client, guard, training.clear, stop]);
 
   // The session survives a reload.
   useEffect(() => {
@@ -273,26 +292,24 @@ export function App({ client }: { client: LabClient }) {
     }
   };
 
-  const play = async () => {
+  const play = async (what: 'signal' | 'generated') => {
     const p = player.current;
     if (!p) return;
-    const info = await guard(() =>
-      p.play(generation.samples, generation.sampleRate, () => {
-        setPlaying(false);
-        emitAppEvent('playback-stopped', { ended: true });
-      }),
-    );
+    if (playingRef.current) emitAppEvent('playback-stopped', { label: playingRef.current, ended: false }); // one player: that one stops
+    const info = await guard(() => {
+      const { samples, sampleRate } = what === 'signal' ? signalSamples(choice) : generation;
+      return p.play(samples, sampleRate, () => {
+        setPlaying(null);
+        emitAppEvent('playback-stopped', { label: what, ended: true });
+      });
+    });
     if (info) {
-      setPlaying(true);
-      emitAppEvent('playback-started', { state: info.state, sampleRate: info.sampleRate, seconds: info.seconds });
+      setPlaying(what);
+      emitAppEvent('playback-started', { label: what, state: info.state, sampleRate: info.sampleRate, seconds: info.seconds });
     }
   };
 
-  const stop = () => {
-    player.current?.stop();
-    setPlaying(false);
-    emitAppEvent('playback-stopped', { ended: false });
-  };
+  const playPosition = useCallback(() => player.current?.position ?? 0, []);
 
   const exportWav = () => {
     const bytes = encodeWav(generation.samples, generation.sampleRate);
@@ -348,6 +365,10 @@ export function App({ client }: { client: LabClient }) {
             preview={preview}
             select={presetShown}
             onProblem={setSignalProblem}
+            playing={playing === 'signal'}
+            onPlay={() => void play('signal')}
+            onStop={stop}
+            playPosition={playPosition}
             onChoose={setChoice}
             onError={showError}
             onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
@@ -380,11 +401,12 @@ export function App({ client }: { client: LabClient }) {
             unavailable={unavailable}
             view={generation}
             busy={busy}
-            playing={playing}
+            playing={playing === 'generated'}
             onGenerate={(m, p, l) => void generate(m, p, l)}
             onContinue={(l) => void continueGeneration(l)}
-            onPlay={() => void play()}
+            onPlay={() => void play('generated')}
             onStop={stop}
+            playPosition={playPosition}
             onExport={exportWav}
             onWaveformReady={(d) => emitAppEvent('signal-shown', { label: 'generated', duration: d })}
           />

@@ -97,10 +97,11 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
 
     await page.click('[data-testid=play]');
     const played = await waitForAppEvent(page, 'playback-started');
+    expect(played.label).toBe('generated');
     expect(played.state).toBe('running');
     expect(played.sampleRate).toBe(44100);
     await page.click('[data-testid=stop]');
-    expect(await waitForAppEvent(page, 'playback-stopped')).toEqual({ ended: false });
+    expect(await waitForAppEvent(page, 'playback-stopped')).toEqual({ label: 'generated', ended: false });
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export]')]);
     const file = path.join(RESULTS, 'e2e-generated.wav');

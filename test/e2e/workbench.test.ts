@@ -147,6 +147,32 @@ describe.skipIf(!haveChromium)('the workbench in a browser', () => {
     await page.close();
   });
 
+  it('plays the signal with a playhead that moves along its waveform', async () => {
+    const page = await openApp({ width: 1024, height: 700 });
+    await waitForEvent(page, 'signal-shown', { label: 'signal' });
+    // Ten seconds of the sine preset, so that it is still playing for the screenshots.
+    await page.fill('[data-testid=signal-length]', '441000');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(/^441,000 samples at 44100 Hz/);
+    await page.click('[data-testid=signal-play]');
+    const started = await waitForEvent(page, 'playback-started', { label: 'signal' });
+    expect(started).toMatchObject({ state: 'running', sampleRate: 44100, seconds: 10 });
+    expect(await page.isEnabled('[data-testid=signal-stop]')).toBe(true);
+    const playhead = async () => Number(await page.getAttribute('[data-testid=waveform-signal]', 'data-playhead'));
+    await expect.poll(playhead).toBeGreaterThan(0.05);
+    const first = await playhead();
+    await expect.poll(playhead).toBeGreaterThan(first + 0.1);
+    await page.screenshot({ path: path.join(RESULTS, 'workbench-signal-playing-1024.png') });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.screenshot({ path: path.join(RESULTS, 'workbench-signal-playing-1920.png') });
+    await page.click('[data-testid=signal-stop]');
+    expect(await waitForEvent(page, 'playback-stopped', { label: 'signal' })).toEqual({ label: 'signal', ended: false });
+    await expect.poll(playhead).toBe(0);
+    expect(await page.isEnabled('[data-testid=signal-play]')).toBe(true);
+    await page.evaluate(() => localStorage.clear());
+    await page.close();
+  });
+
   it('keeps two runs with the same settings; a duplicated run retrains to the same metrics', async () => {
     const page = await openApp();
     await quickSettings(page);

@@ -8,6 +8,9 @@ export interface PlaybackInfo {
 export class SamplePlayer {
   private ctx: AudioContext | null = null;
   private source: AudioBufferSourceNode | null = null;
+  /** The audio clock's time when the current source started, and its length in seconds. */
+  private started = 0;
+  private duration = 0;
 
   /** Starts playback (stopping any current one); resolves once the context is running. */
   async play(samples: Float32Array, sampleRate: number, onEnded?: () => void): Promise<PlaybackInfo> {
@@ -26,7 +29,9 @@ export class SamplePlayer {
       onEnded?.();
     };
     this.source = source;
-    source.start();
+    this.started = this.ctx.currentTime;
+    this.duration = samples.length / sampleRate;
+    source.start(this.started);
     await this.ctx.resume();
     return { state: this.ctx.state, sampleRate: this.ctx.sampleRate, seconds: samples.length / sampleRate };
   }
@@ -38,6 +43,12 @@ export class SamplePlayer {
   /** Seconds the audio clock has advanced (tests check that audio really runs). */
   get clock(): number {
     return this.ctx?.currentTime ?? 0;
+  }
+
+  /** Seconds of the current playback heard so far (0 when nothing plays): where a playhead goes. */
+  get position(): number {
+    if (!this.source || !this.ctx) return 0;
+    return Math.min(this.duration, Math.max(0, this.ctx.currentTime - this.started));
   }
 
   stop(): void {

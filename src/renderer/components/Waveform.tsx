@@ -17,6 +17,10 @@ export interface WaveformProps {
   color?: string;
   label: string;
   onReady?: (duration: number) => void;
+  /** Whether the signal is being played now: the playhead then follows `position`. */
+  playing?: boolean;
+  /** Seconds played so far, read on every animation frame while `playing`. */
+  position?: () => number;
 }
 
 /** A time-ruler label: "0.5 s", "1:05" past a minute. */
@@ -27,7 +31,7 @@ export function formatSeconds(t: number): string {
   return `${m}:${String(s).padStart(2, '0')}`;
 }
 
-export function Waveform({ samples = null, peaks = null, sampleRate, height = 96, color = '#4a7bd0', label, onReady }: WaveformProps) {
+export function Waveform({ samples = null, peaks = null, sampleRate, height = 96, color = '#4a7bd0', label, onReady, playing = false, position }: WaveformProps) {
   const box = useRef<HTMLDivElement>(null);
   const ws = useRef<WaveSurfer | null>(null);
   const [zoom, setZoom] = useState(0);
@@ -42,7 +46,8 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
       height,
       waveColor: color,
       progressColor: color,
-      cursorWidth: 0,
+      cursorWidth: 2,
+      cursorColor: 'transparent', // shown while playing (below)
       interact: false,
       normalize: false,
       plugins: [TimelinePlugin.create({ height: 16, formatTimeCallback: formatSeconds, style: { fontSize: '10px', color: '#555' } })],
@@ -55,6 +60,35 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
       ws.current = null;
     };
   }, [height, color]);
+
+  // The playhead: wavesurfer's cursor moved to the player's position on every frame while playing
+  // (it scrolls a zoomed waveform along); back at the start, hidden, once playback stops.
+  const positionRef = useRef(position);
+  positionRef.current = position;
+  useEffect(() => {
+    const w = ws.current;
+    const el = box.current;
+    if (!w || !el) return;
+    const put = (t: number) => {
+      try {
+        w.setTime(t);
+      } catch {
+        // nothing loaded yet
+      }
+      el.dataset.playhead = t.toFixed(3);
+    };
+    if (!playing) {
+      w.setOptions({ cursorColor: 'transparent' });
+      put(0);
+      return;
+    }
+    w.setOptions({ cursorColor: '#c0392b' });
+    let frame = requestAnimationFrame(function tick() {
+      put(positionRef.current?.() ?? 0);
+      frame = requestAnimationFrame(tick);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [playing]);
 
   const drawn = useMemo(() => peaks ?? (samples && samples.length ? { peaks: computePeaks(samples), length: samples.length } : null), [peaks, samples]);
 
@@ -102,7 +136,7 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
           <span>0</span>
           <span>−1</span>
         </div>
-        <div ref={box} className="waveform-canvas" role="img" aria-label={summary} data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} />
+        <div ref={box} className="waveform-canvas" role="img" aria-label={summary} data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} data-playing={playing} />
       </div>
       <label className="zoom">
         zoom

@@ -51,9 +51,11 @@ export interface GenerationPanelProps {
   onStop: () => void;
   onExport: () => void;
   onWaveformReady?: (duration: number) => void;
+  /** Seconds of the continuation played so far, for the waveform's playhead. */
+  playPosition?: () => number;
 }
 
-export function GenerationPanel({ models, model, onModelChange, settings, onSettingsChange, unavailable = null, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady }: GenerationPanelProps) {
+export function GenerationPanel({ models, model, onModelChange, settings, onSettingsChange, unavailable = null, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady, playPosition }: GenerationPanelProps) {
   const chosen = model && models.includes(model) ? model : (models[0] ?? '');
   const prime = checkCount(settings.prime, 1, MAX_PRIME);
   const length = checkCount(settings.length, 1, MAX_GENERATE_LENGTH);
@@ -117,7 +119,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           { label: 'truth', color: '#8a8a8a', dash: [4, 3] },
         ]}
       />
-      <Waveform label="generated" samples={view.samples.length ? view.samples : null} sampleRate={view.sampleRate} color="#e08a1e" height={64} onReady={onWaveformReady} />
+      <Waveform label="generated" samples={view.samples.length ? view.samples : null} sampleRate={view.sampleRate} color="#e08a1e" height={64} onReady={onWaveformReady} playing={playing} position={playPosition} />
       <p className="hint" data-testid="gen-info">
         {view.samples.length ? `${view.samples.length.toLocaleString()} samples generated at ${view.sampleRate} Hz` : 'nothing generated yet'}
       </p>

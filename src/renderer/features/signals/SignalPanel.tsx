@@ -28,11 +28,16 @@ export interface SignalPanelProps {
   select?: { name: string; length: number; noise: number; seed: number } | null;
   /** Why the preset's typed settings cannot make a signal ("samples must be at least 2"), or null: the signal shown is then the last good one. */
   onProblem?: (problem: string | null) => void;
+  /** Whether the signal is playing; Play and Stop, and where the playhead is (seconds). */
+  playing?: boolean;
+  onPlay?: () => void;
+  onStop?: () => void;
+  playPosition?: () => number;
 }
 
 const FIELD_NAMES: Record<SignalField, string> = { length: 'samples', noise: 'noise σ', seed: 'seed', recordSeconds: 'record (s)' };
 
-export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded, select = null, onProblem }: SignalPanelProps) {
+export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRecorded, select = null, onProblem, playing = false, onPlay, onStop, playPosition }: SignalPanelProps) {
   const [preset, setPreset] = useState(select?.name ?? 'sine');
   const [fields, setFields] = useState<SignalFields>(() => ({
     length: String(select?.length ?? 50_001),
@@ -138,13 +143,28 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
           The signal shown is the last good one; fix the settings marked in red to change it. Train waits until then.
         </p>
       )}
-      <Waveform label="signal" peaks={preview ? { peaks: preview.peaks, length: preview.length } : null} sampleRate={preview?.sampleRate ?? 44100} onReady={onShown} />
-      {preview && (
-        <p className="hint" data-testid="signal-info">
-          {preview.length.toLocaleString()} samples at {preview.sampleRate} Hz
-          {preview.noiseFloor !== null ? `, noise floor ${preview.noiseFloor.toPrecision(3)}` : ''}
-        </p>
-      )}
+      <Waveform
+        label="signal"
+        peaks={preview ? { peaks: preview.peaks, length: preview.length } : null}
+        sampleRate={preview?.sampleRate ?? 44100}
+        onReady={onShown}
+        playing={playing}
+        position={playPosition}
+      />
+      <div className="row">
+        <button data-testid="signal-play" disabled={!preview || playing || !onPlay} onClick={onPlay} title="Play the signal shown">
+          Play signal
+        </button>
+        <button data-testid="signal-stop" disabled={!playing} onClick={onStop}>
+          Stop
+        </button>
+        {preview && (
+          <span className="hint" data-testid="signal-info">
+            {preview.length.toLocaleString()} samples at {preview.sampleRate} Hz
+            {preview.noiseFloor !== null ? `, noise floor ${preview.noiseFloor.toPrecision(3)}` : ''}
+          </span>
+        )}
+      </div>
     </section>
   );
 }
