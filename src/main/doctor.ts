@@ -3,6 +3,7 @@
 // @tensorflow/tfjs-node-gpu needs, and what was found), the Electron runtime, Chromium for the
 // end-to-end tests, the models directory and its free space. Each backend is tried in a child
 // process of its own, as the engine would load it, so that one native library cannot mask another.
+import type { DoctorReportData } from '../shared/protocol';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -138,7 +139,8 @@ interface ProbeResult {
 
 function probe(name: BackendName): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', PROBE, name, ROOT], { stdio: ['ignore', 'pipe', 'pipe'], timeout: PROBE_TIMEOUT_MS });
+    // ELECTRON_RUN_AS_NODE: inside the desktop app's engine (a utilityProcess) execPath is Electron itself.
+    const child = spawn(process.execPath, ['-e', PROBE, name, ROOT], { stdio: ['ignore', 'pipe', 'pipe'], timeout: PROBE_TIMEOUT_MS, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -266,6 +268,10 @@ function nodeVersion(): DoctorReport['node'] {
 }
 
 // ---- Report ------------------------------------------------------------------------------------
+
+// The report crosses the protocol for the UI's about box; its schema there must describe it exactly.
+const _sameShape: DoctorReportData = {} as DoctorReport;
+void _sameShape;
 
 export async function diagnose(options: { modelsDir: string }): Promise<DoctorReport> {
   const cuda = cudaFindings();

@@ -9,6 +9,7 @@ import { findPreset, generateSignal, PRESETS } from '../shared/signals/generator
 import { emitAppEvent } from './app-events';
 import { SamplePlayer } from './audio/player';
 import { GenerationPanel, type GenerationSettings, type GenerationView } from './features/generation/GenerationPanel';
+import { AboutPanel } from './features/about/AboutPanel';
 import { ModelsPanel } from './features/models/ModelsPanel';
 import type { RunHistory } from './features/models/runs';
 import { loadSession, saveSession, type PresetSettings, type Session } from './features/session';
@@ -342,6 +343,7 @@ export function App({ client }: { client: LabClient }) {
         <span className={`connection ${connection.online ? 'online' : 'offline'}`} data-testid="connection" role="status">
           {connection.online ? 'connected' : 'engine server unreachable: reconnecting…'}
         </span>
+        <AboutPanel client={client} />
       </header>
       {unavailable && (
         <div className="banner error" role="alert" data-testid="offline">

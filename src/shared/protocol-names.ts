@@ -4,6 +4,7 @@
 
 export const COMMAND_NAMES = [
   'engine.info',
+  'engine.doctor',
   'signal.preview',
   'train.start',
   'train.resume',

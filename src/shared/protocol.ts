@@ -24,6 +24,7 @@ export type ParsedUiSource = z.output<typeof uiSourceSchema>;
 
 export const commandArgs = {
   'engine.info': z.object({}),
+  'engine.doctor': z.object({}),
   'signal.preview': z.object({ source: uiSourceSchema }),
   'train.start': z.object({
     name: modelNameSchema,
@@ -77,6 +78,26 @@ const modelSummarySchema = z.object({
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
+/** What `sequence-lab doctor` reports, for the UI's about box (src/main/doctor.ts builds it). */
+export const doctorReportSchema = z.object({
+  node: z.object({ version: z.string(), engines: z.string(), ok: z.boolean() }),
+  backends: z.array(
+    z.object({
+      name: z.enum(['cuda', 'node', 'wasm', 'cpu']),
+      loaded: z.boolean(),
+      reason: z.string().nullable(),
+      fix: z.string().nullable(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
+  engineWouldUse: z.enum(['cuda', 'node', 'wasm', 'cpu']).nullable(),
+  cuda: z.object({ libcudart: z.array(z.string()), libcudnn: z.array(z.string()), gpus: z.array(z.string()).nullable(), needs: z.object({ cuda: z.string(), cudnn: z.string() }) }),
+  electron: z.object({ present: z.boolean(), version: z.string().nullable(), path: z.string().nullable(), reason: z.string().nullable(), fix: z.string().nullable() }),
+  chromium: z.object({ present: z.boolean(), path: z.string(), version: z.string().nullable(), fix: z.string().nullable() }),
+  models: z.object({ dir: z.string(), exists: z.boolean(), writable: z.boolean(), freeBytes: z.number().nullable(), models: z.number(), problem: z.string().nullable() }),
+});
+export type DoctorReportData = z.infer<typeof doctorReportSchema>;
+
 export const commandResults = {
   'engine.info': z.object({
     protocol: z.number(),
@@ -85,6 +106,7 @@ export const commandResults = {
     presets: z.array(z.object({ name: z.string(), description: z.string() })),
     modelsDir: z.string(),
   }),
+  'engine.doctor': doctorReportSchema,
   /** What the UI draws of a signal: its length and min/max peaks (at most 65,536 buckets), never every sample. */
   'signal.preview': z.object({
     length: z.number().int(),

@@ -87,6 +87,11 @@ export class LabService {
           modelsDir: this.o.modelsDir,
         };
       }
+      case 'engine.doctor': {
+        parseCommandArgs(command, rawArgs);
+        const { diagnose } = await import('../doctor');
+        return diagnose({ modelsDir: this.o.modelsDir });
+      }
       case 'signal.preview': {
         const { source } = parseCommandArgs(command, rawArgs);
         if (source.kind === 'samples') {
