@@ -20,6 +20,24 @@ type Listener = (payload: unknown) => void;
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 10_000;
 
+export interface WebSocketLabClientOptions {
+  /** Nothing heard from the server for this long: ask it something cheap (`engine.info`). Default 4 s. */
+  heartbeatIdleMs?: number;
+  /**
+   * No answer to that question for this long: the server is taken as hung (a socket that stays open
+   * but says nothing looks like this), the connection as lost; it is closed and reopened. Also the
+   * longest a new connection may take to open. Default 8 s.
+   */
+  heartbeatTimeoutMs?: number;
+  /**
+   * The same while one of the UI's own calls is still waiting for its answer: the engine may then
+   * be busy with it (opening a long recording), and answer the question only after. Default 30 s.
+   */
+  busyTimeoutMs?: number;
+}
+
+export const defaultOptions: Required<WebSocketLabClientOptions> = { heartbeatIdleMs: 4_000, heartbeatTimeoutMs: 8_000, busyTimeoutMs: 30_000 };
+
 export class WebSocketLabClient implements LabClient {
   readonly transport = 'browser';
   private ws: WebSocket | null = null;
@@ -27,12 +45,18 @@ export class WebSocketLabClient implements LabClient {
   private nextId = 1;
   private retry: ReturnType<typeof setTimeout> | null = null;
   private retryMs = RETRY_FIRST_MS;
-  private readonly pending = new Map<number, { command: CommandName; resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  private readonly pending = new Map<number, { command: CommandName; resolve: (v: unknown) => void; reject: (e: unknown) => void; heartbeat?: boolean }>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly connectionListeners = new Set<(s: ConnectionState) => void>();
   private wasOpen = false;
+  private readonly options: Required<WebSocketLabClientOptions>;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    options: WebSocketLabClientOptions = {},
+  ) {
+    this.options = { ...defaultOptions, ...options };
+  }
 
   /** The WebSocket URL for the page this was served from, carrying its token. */
   static fromLocation(loc: Location): WebSocketLabClient {
@@ -43,33 +67,83 @@ export class WebSocketLabClient implements LabClient {
 
   private connect(): Promise<WebSocket> {
     if (this.opened) return this.opened;
-    this.opened = new Promise((resolve, reject) => {
+    const opened = new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(this.url);
       ws.binaryType = 'arraybuffer';
+      let ended = false;
+      let heartbeat: ReturnType<typeof setInterval> | null = null;
+      /** The socket is gone (closed, or given up as hung): fail what waits on it, say so, reopen later. */
+      const end = (message: string) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(opening);
+        if (heartbeat) clearInterval(heartbeat);
+        if (this.ws === ws) this.ws = null;
+        if (this.opened === opened) this.opened = null;
+        reject(new LabCallError('engine_unreachable', message));
+        for (const [, p] of this.pending) p.reject(new LabCallError('engine_unreachable', message));
+        this.pending.clear();
+        if (this.wasOpen) {
+          this.wasOpen = false;
+          for (const l of this.connectionListeners) l({ online: false, reason: message });
+        }
+        this.reconnectLater();
+      };
+      /** Stops listening to a socket that says nothing, and closes it without waiting for its answer. */
+      const giveUp = (message: string) => {
+        ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+        try {
+          ws.close();
+        } catch {
+          // already closing
+        }
+        end(message);
+      };
+      const seconds = (ms: number) => `${Number((ms / 1000).toPrecision(2))} s`;
+      const opening = setTimeout(() => giveUp(`The engine server did not open the connection within ${seconds(this.options.heartbeatTimeoutMs)}`), this.options.heartbeatTimeoutMs);
+      let lastHeard = Date.now();
+      let askedAt: number | null = null;
       ws.onopen = () => {
+        clearTimeout(opening);
         this.ws = ws;
         this.retryMs = RETRY_FIRST_MS;
         this.wasOpen = true;
+        lastHeard = Date.now();
+        heartbeat = setInterval(() => {
+          const now = Date.now();
+          if (askedAt !== null) {
+            const busy = [...this.pending.values()].some((p) => !p.heartbeat);
+            const limit = busy ? this.options.busyTimeoutMs : this.options.heartbeatTimeoutMs;
+            if (now - askedAt >= limit) giveUp(`The engine server stopped answering (nothing for ${seconds(now - lastHeard)})`);
+          } else if (now - lastHeard >= this.options.heartbeatIdleMs) {
+            askedAt = now;
+            const id = this.nextId++;
+            this.pending.set(id, { command: 'engine.info', resolve: () => {}, reject: () => {}, heartbeat: true });
+            try {
+              ws.send(encodeFrame({ kind: 'request', id, command: 'engine.info', args: {} }));
+            } catch {
+              // closing: its close event ends it
+            }
+          }
+        }, Math.max(20, Math.min(this.options.heartbeatIdleMs, this.options.heartbeatTimeoutMs) / 4));
         for (const l of this.connectionListeners) l({ online: true });
         resolve(ws);
       };
       ws.onerror = () => reject(new LabCallError('engine_unreachable', 'Cannot reach the engine server (is `sequence-lab serve` running, and is the token right?)'));
       ws.onclose = (e) => {
-        this.ws = null;
-        this.opened = null;
         // The server says why it closed (a frame too large, a client too slow to read): pass it on.
         const why = e.reason ? `: ${e.reason}` : e.code === 1006 ? '' : ` (code ${e.code})`;
-        for (const [, p] of this.pending) p.reject(new LabCallError('engine_unreachable', `The connection to the engine server closed${why}`));
-        this.pending.clear();
-        if (this.wasOpen) {
-          this.wasOpen = false;
-          for (const l of this.connectionListeners) l({ online: false, reason: `The connection to the engine server closed${why}` });
-        }
-        this.reconnectLater();
+        end(`The connection to the engine server closed${why}`);
       };
-      ws.onmessage = (e) => this.receive(e.data as ArrayBuffer);
+      ws.onmessage = (e) => {
+        // Anything from the server (an answer, an event) shows it is alive.
+        lastHeard = Date.now();
+        askedAt = null;
+        this.receive(e.data as ArrayBuffer);
+      };
     });
-    return this.opened;
+    this.opened = opened;
+    return opened;
   }
 
   /** Event streams (training progress, engine status) must survive a dropped connection: reopen it. */

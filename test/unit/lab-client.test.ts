@@ -6,10 +6,10 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { IpcLabClient, type PreloadLab } from '../../src/renderer/ipc-client';
 import { WebSocketLabClient } from '../../src/renderer/ws-client';
-import { LabCallError } from '../../src/renderer/lab-client';
+import { LabCallError, type ConnectionState } from '../../src/renderer/lab-client';
 import { startServer, type LabServer } from '../../src/main/host/serve';
 import { MAX_FRAME_BYTES, MAX_SIGNAL_SAMPLES, signalTooLong } from '../../src/shared/limits';
-import { encodeFrame } from '../../src/shared/wire';
+import { decodeFrame, encodeFrame } from '../../src/shared/wire';
 import { ensureWebBuilt } from './helpers';
 
 function fakePreload(reply: Awaited<ReturnType<PreloadLab['call']>>) {
@@ -126,6 +126,61 @@ describe('WebSocket transport (renderer side) against the server', () => {
       });
       expect(await heard).toEqual({ state: 'ready', message: 'back' });
       off(); // no listeners: the client stops reopening the connection
+    } finally {
+      for (const c of fake.clients) c.terminate();
+      await new Promise((r) => fake.close(r));
+    }
+  });
+
+  it('notices within a second a server that stops answering without closing the socket, and reconnects', async () => {
+    // A stand-in server that answers every request until told to go silent; the socket stays open.
+    const fake = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => fake.once('listening', r));
+    let silent = false;
+    let connections = 0;
+    const asked: number[] = [];
+    fake.on('connection', (ws) => {
+      connections++;
+      ws.on('message', (data) => {
+        const m = decodeFrame(new Uint8Array(data as Buffer).buffer) as { id: number; command: string };
+        asked.push(Date.now());
+        if (!silent) ws.send(encodeFrame({ kind: 'response', id: m.id, ok: true, result: {} }));
+      });
+    });
+    try {
+      const client = new WebSocketLabClient(`ws://127.0.0.1:${(fake.address() as AddressInfo).port}/ws`, { heartbeatIdleMs: 100, heartbeatTimeoutMs: 300, busyTimeoutMs: 600 });
+      const states: { at: number; s: ConnectionState }[] = [];
+      client.onConnection((s) => states.push({ at: Date.now(), s }));
+      const off = client.on('engine.status', () => {}); // an open event stream: the client keeps the connection
+      await expect.poll(() => states.length).toBe(1);
+      expect(states[0].s).toEqual({ online: true });
+      // Answered: idle pings go out and nothing is reported lost.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(asked.length).toBeGreaterThanOrEqual(3);
+      expect(states).toHaveLength(1);
+
+      // Silent: a waiting call gets more time (the engine may be busy with it), then fails with the reason.
+      silent = true;
+      const since = Date.now();
+      const waiting = client.call('models.list', {});
+      await expect(waiting).rejects.toMatchObject({ code: 'engine_unreachable', message: expect.stringMatching(/^The engine server stopped answering \(nothing for [\d.]+ s\)$/) });
+      expect(states[1].s).toMatchObject({ online: false, reason: expect.stringMatching(/stopped answering/) });
+      const noticed = states[1].at - since;
+      expect(noticed).toBeGreaterThanOrEqual(600);
+      expect(noticed).toBeLessThan(2_000);
+
+      // It reconnects by itself; once the server answers again, it stays connected.
+      silent = false;
+      await expect.poll(() => states.length, { timeout: 5_000 }).toBe(3);
+      expect(states[2].s).toEqual({ online: true });
+      expect(connections).toBe(2);
+
+      // Idle and silent again, nothing waiting: lost after the heartbeat's own timeout.
+      silent = true;
+      await expect.poll(() => states.length, { timeout: 3_000 }).toBe(4);
+      expect(states[3].s).toMatchObject({ online: false, reason: expect.stringMatching(/^The engine server stopped answering/) });
+      expect(states[3].at - states[2].at).toBeLessThan(1_500);
+      off();
     } finally {
       for (const c of fake.clients) c.terminate();
       await new Promise((r) => fake.close(r));
