@@ -89,26 +89,30 @@ export class ShardPool {
 
   /** Runs `local` here and `msgs[i]` on remote i, returning the remotes' replies in order. */
   run<T>(msgs: object[], local: () => void): T[] {
-    const sent = msgs.map((m, i) => {
+    msgs.forEach((m, i) => {
       const r = this.remotes[i];
-      const done = Atomics.load(r.ctrl, 1);
+      // A reply left unread by a step that threw is stale: it must not answer this step.
+      while (receiveMessageOnPort(r.port));
       r.port.postMessage(m);
       Atomics.add(r.ctrl, 0, 1);
       Atomics.notify(r.ctrl, 0);
-      return done;
     });
     local();
     return msgs.map((_, i) => {
       const r = this.remotes[i];
-      while (Atomics.load(r.ctrl, 1) === sent[i]) {
+      for (;;) {
+        // Read the counter before looking for the reply: a reply posted in between changes it, so
+        // the wait below returns at once instead of missing the wake-up.
+        const seen = Atomics.load(r.ctrl, 1);
+        const reply = receiveMessageOnPort(r.port);
+        if (reply) {
+          const m = reply.message as T & { error?: string };
+          if (m.error) throw new Error(`fused recurrent worker: ${m.error}`);
+          return m;
+        }
         if (Atomics.load(r.ctrl, 2)) throw new Error('fused recurrent worker: the worker thread stopped');
-        Atomics.wait(r.ctrl, 1, sent[i], 1000);
+        Atomics.wait(r.ctrl, 1, seen, 1000);
       }
-      let reply;
-      while (!(reply = receiveMessageOnPort(r.port))) Atomics.wait(r.ctrl, 1, sent[i] + 1, 1);
-      const m = reply.message as T & { error?: string };
-      if (m.error) throw new Error(`fused recurrent worker: ${m.error}`);
-      return m;
     });
   }
 

@@ -9,7 +9,6 @@ import { LstmShard } from './lstm-shard.js';
 const { module, port, ctrl: sab } = workerData;
 const ctrl = new Int32Array(sab);
 const shard = new LstmShard(module);
-let seen = 0;
 Atomics.store(ctrl, 3, 1);
 Atomics.notify(ctrl, 3);
 process.on('exit', () => {
@@ -17,11 +16,15 @@ process.on('exit', () => {
   Atomics.notify(ctrl, 1);
 });
 
+// Every pending command is handled before waiting again (a wake-up may stand for several), and the
+// command counter is read before looking for a message, so a command posted in between is not missed.
 for (;;) {
-  Atomics.wait(ctrl, 0, seen);
-  seen = Atomics.load(ctrl, 0);
-  let msg;
-  while (!(msg = receiveMessageOnPort(port))) Atomics.wait(ctrl, 0, seen, 1);
+  const seen = Atomics.load(ctrl, 0);
+  const msg = receiveMessageOnPort(port);
+  if (!msg) {
+    Atomics.wait(ctrl, 0, seen, 1000);
+    continue;
+  }
   const m = msg.message;
   if (m.cmd === 'exit') break;
   let reply;
