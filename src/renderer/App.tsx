@@ -1,5 +1,5 @@
 // The lab: signal, model and training, generation, runs. One client, whichever transport. Each
-// feature's state lives in its own hook (training, connection) or here when it ties features
+// feature's state lives in its own hook (training, generation, connection) or here when it ties features
 // together: the session that survives a reload, the model shown, what a new signal clears.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelSummary } from '../shared/protocol';
@@ -8,7 +8,8 @@ import { rms } from '../shared/dsp/spectrum';
 import { findPreset, generateSignal, PRESETS } from '../shared/signals/generators';
 import { emitAppEvent } from './app-events';
 import { SamplePlayer } from './audio/player';
-import { GenerationPanel, type GenerationSettings, type GenerationView } from './features/generation/GenerationPanel';
+import { GenerationPanel, type GenerationSettings } from './features/generation/GenerationPanel';
+import { useGeneration } from './features/generation/useGeneration';
 import { AboutPanel } from './features/about/AboutPanel';
 import { ModelsPanel } from './features/models/ModelsPanel';
 import type { RunHistory } from './features/models/runs';
@@ -16,18 +17,9 @@ import { loadSession, saveSession, type PresetSettings, type Session } from './f
 import { SignalPanel, type SignalChoice, type SignalPreview } from './features/signals/SignalPanel';
 import { TrainingPanel } from './features/training/TrainingPanel';
 import { formFromSettings, type TrainForm } from './features/training/train-form';
-import { newRunId, useTraining } from './features/training/useTraining';
+import { useTraining } from './features/training/useTraining';
 import { useConnection } from './features/useConnection';
 import type { ConnectionState, LabClient } from './lab-client';
-
-const emptyGeneration: GenerationView = { model: null, primeSamples: new Float32Array(0), samples: new Float32Array(0), truth: null, sampleRate: 44100, state: null };
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 function presetChoice(p: PresetSettings): SignalChoice | null {
   const base = PRESETS[p.name]?.signal;
@@ -63,8 +55,6 @@ export function App({ client }: { client: LabClient }) {
   const [genSettings, setGenSettings] = useState<GenerationSettings>(initial.generation);
   const [compared, setCompared] = useState<string[]>(initial.compared);
   const [histories, setHistories] = useState<Record<string, RunHistory & { updatedAt: string }>>({});
-  const [generation, setGeneration] = useState<GenerationView>(emptyGeneration);
-  const [busy, setBusy] = useState(false);
   /** What is playing: the signal, the continuation, or nothing (one player: starting one stops the other). */
   const [playing, setPlaying] = useState<'signal' | 'generated' | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -79,7 +69,6 @@ export function App({ client }: { client: LabClient }) {
     playingRef.current = null;
     setPlaying(null);
   }, []);
-  const generationRun = useRef<string | null>(null);
 
   const showError = useCallback((message: string) => {
     setError(message);
@@ -105,6 +94,9 @@ export function App({ client }: { client: LabClient }) {
       emitAppEvent('models-listed', { names: r.models.map((m) => m.name) });
     }
   }, [client, guard]);
+
+  const gen = useGeneration(client, { onError: showError });
+  const generation = gen.view;
 
   const training = useTraining(client, {
     onDone: (d) => {
@@ -142,10 +134,10 @@ export function App({ client }: { client: LabClient }) {
       } else {
         wasOffline.current = true;
         interrupt('The connection to the engine server was lost during training; once it is back, see Runs for what was saved.', 'engine_unreachable');
-        setBusy(false);
+        gen.interrupt();
       }
     },
-    [interrupt, loadInfo],
+    [interrupt, loadInfo, gen.interrupt],
   );
   const connection = useConnection(client, onConnection);
   const unavailable = connection.online ? null : `${connection.reason}. Reconnecting by itself…`;
@@ -154,11 +146,6 @@ export function App({ client }: { client: LabClient }) {
     player.current = new SamplePlayer();
     void loadInfo().then(() => emitAppEvent('app-loaded'));
     const offs = [
-      // The continuation grows as its chunks arrive, before the whole result does.
-      client.on('generate.chunk', (c) => {
-        if (c.runId !== generationRun.current) return;
-        setGeneration((g) => (c.from === g.samples.length ? { ...g, samples: concat(g.samples, c.samples) } : g));
-      }),
       client.on('engine.status', (s) => {
         emitAppEvent('engine-status', { state: s.state, message: s.message });
         if (s.state === 'crashed') {
@@ -184,8 +171,7 @@ export function App({ client }: { client: LabClient }) {
     if (key !== shownSignal.current) {
       shownSignal.current = key;
       stop(); // what plays belongs to the old signal
-      generationRun.current = null;
-      setGeneration(emptyGeneration);
+      gen.clear();
       training.clear();
     }
     let stale = false;
@@ -198,8 +184,8 @@ export function App({ client }: { client: LabClient }) {
     return () => {
       stale = true;
     };
-    // training.clear is stable; listing `training` would rerun this on every progress event.
-  }, [choice, client, guard, training.clear, stop]);
+    // training.clear and gen.clear are stable; listing `training` would rerun this on every progress event.
+  }, [choice, client, guard, training.clear, gen.clear, stop]);
 
   // The session survives a reload.
   useEffect(() => {
@@ -259,38 +245,6 @@ export function App({ client }: { client: LabClient }) {
       setEngineNote(`${name} trained on a recording (${src.path.split(/[\\/]/).pop()}); its settings are in the form, with the signal shown now. Open that recording to train on it again.`);
     }
     emitAppEvent('run-duplicated', { name, signal });
-  };
-
-  const generate = async (model: string, prime: number, length: number) => {
-    setBusy(true);
-    const before = generation;
-    const runId = (generationRun.current = newRunId());
-    setGeneration({ ...emptyGeneration, model, sampleRate: before.sampleRate });
-    try {
-      const r = await client.call('generate.start', { name: model, prime, length, runId });
-      if (generationRun.current !== runId) return; // the signal changed meanwhile
-      setGeneration({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
-      emitAppEvent('generation-done', { model, samples: r.samples.length });
-    } catch (e) {
-      if (generationRun.current === runId) setGeneration(before); // an error never erases the last result
-      showError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const continueGeneration = async (length: number) => {
-    if (!generation.model || !generation.state) return;
-    setBusy(true);
-    const before = generation.samples;
-    // Chunks of a continuation count from 0; they are shown once the whole result is in.
-    generationRun.current = null;
-    const r = await guard(() => client.call('generate.start', { name: generation.model!, length, state: generation.state!, runId: newRunId() }));
-    setBusy(false);
-    if (r) {
-      setGeneration((g) => ({ ...g, samples: concat(before, r.samples), truth: null, state: r.state }));
-      emitAppEvent('generation-done', { model: generation.model, samples: generation.samples.length + r.samples.length, continued: true });
-    }
   };
 
   const play = async (what: 'signal' | 'generated') => {
@@ -402,10 +356,10 @@ export function App({ client }: { client: LabClient }) {
             onSettingsChange={setGenSettings}
             unavailable={unavailable}
             view={generation}
-            busy={busy}
+            busy={gen.busy}
             playing={playing === 'generated'}
-            onGenerate={(m, p, l) => void generate(m, p, l)}
-            onContinue={(l) => void continueGeneration(l)}
+            onGenerate={(m, p, l) => void gen.generate(m, p, l)}
+            onContinue={(l) => void gen.continueGeneration(l)}
             onPlay={() => void play('generated')}
             onStop={stop}
             playPosition={playPosition}
