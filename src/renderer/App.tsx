@@ -175,6 +175,11 @@ export function App({ client }: { client: LabClient }) {
       training.clear();
     }
     let stale = false;
+    if (choice.preview) {
+      setPreview(choice.preview);
+      setError(null);
+      return;
+    }
     void guard(() => client.call('signal.preview', { source: choice.source })).then((p) => {
       if (p && !stale) {
         setPreview(p);

@@ -126,10 +126,7 @@ export const trainEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warning']), message: z.string() }),
 ]);
 export type TrainEvent = z.infer<typeof trainEventSchema>;
-export type BatchProgress = Extract<TrainEvent, { type: 'batch' }>;
-export type EpochProgress = Extract<TrainEvent, { type: 'epoch' }>;
-export type EvaluationProgress = Extract<TrainEvent, { type: 'evaluation' }>;
-export type TrainNotice = Extract<TrainEvent, { type: 'notice' }>;
+
 
 export const metricsSchema = z.object({
   test_mse: z.number(),

@@ -6,7 +6,7 @@ import { ERROR_CODES } from './errors';
 import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema } from './contract';
 import { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
-export { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName };
+export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName };
 
 export const PROTOCOL_VERSION = 1;
 

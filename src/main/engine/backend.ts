@@ -95,6 +95,3 @@ async function startBackend(requested?: string | null): Promise<BackendInfo> {
   throw new LabError('backend', `No TensorFlow.js backend could start: ${skipped.join('; ')}`);
 }
 
-export function currentBackend(): BackendInfo | null {
-  return current;
-}

@@ -370,7 +370,3 @@ async function generateSliced(req: GenerateRequest, first: Pick<GenerateOptions,
   return { samples, state };
 }
 
-/** Reads the spec of a model folder without loading its weights. */
-export async function describeFolder(dir: string): Promise<StoredSpec> {
-  return readStoredSpec(path.resolve(dir));
-}

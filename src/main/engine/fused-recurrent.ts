@@ -140,11 +140,6 @@ function shardPool(): ShardPool {
   return pool;
 }
 
-/** Stops the training worker threads (they are also unref'd, so a process may simply exit). */
-export function disposeFusedRecurrent(): void {
-  pool?.dispose();
-  pool = null;
-}
 
 /** True when a model spec can train through the fused op on the current backend. */
 export function canUseFusedRecurrent(spec: ModelSpec, backend: string): boolean {

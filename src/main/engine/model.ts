@@ -71,7 +71,3 @@ function addLayers(spec: ModelSpec, seed: number | undefined): tf.Sequential {
   return model;
 }
 
-/** Number of trainable parameters. */
-export function countParameters(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
-}

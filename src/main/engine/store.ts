@@ -350,8 +350,6 @@ export function nowIso(): string {
   return new Date().toISOString();
 }
 
-export type { ModelSpec, TrainConfig, SignalSource, Normalisation, Metrics };
-
 /**
  * Writes files atomically as a set: every file is first written and fsynced beside its target, and
  * only when all of them are staged are they renamed into place. A bad path or a full disk therefore

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { CommandResult, UiSource } from '../../../shared/protocol';
 import { signalTooLong } from '../../../shared/limits';
-import { decodeWav } from '../../../shared/signals/wav';
+import { decodeAudioFile } from '../../audio/decode';
 import { findPreset } from '../../../shared/signals/generators';
 import { TextField } from '../../components/Field';
 import { Waveform } from '../../components/Waveform';
@@ -12,6 +12,11 @@ import { checkSignalFields, DEFAULT_RECORD_SECONDS, type SignalField, type Signa
 export interface SignalChoice {
   source: UiSource;
   label: string;
+  /**
+   * What to show, when the page already has it (a file decoded in a worker): the engine is then not
+   * asked for a preview, so an hour of audio is drawn without sending its 230 MB first.
+   */
+  preview?: SignalPreview;
 }
 
 /** What the engine returns for a signal to show: its length and min/max peaks. */
@@ -94,12 +99,16 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
 
   const openWav = async (file: File) => {
     try {
-      const audio = decodeWav(new Uint8Array(await file.arrayBuffer()), file.name);
+      const audio = await decodeAudioFile(file); // in a worker, with the waveform's peaks
       // Refused here, with the reason, rather than by the server closing the connection.
       const tooLong = signalTooLong(file.name, audio.samples.length);
       if (tooLong) return onError(tooLong);
       setNote(`${file.name}: ${audio.channels} channel(s), ${audio.bitDepth}-bit, mixed to mono`);
-      onChoose({ source: { kind: 'samples', name: file.name, sampleRate: audio.sampleRate, samples: audio.samples }, label: file.name });
+      onChoose({
+        source: { kind: 'samples', name: file.name, sampleRate: audio.sampleRate, samples: audio.samples },
+        label: file.name,
+        preview: { length: audio.samples.length, sampleRate: audio.sampleRate, peaks: audio.peaks, noiseFloor: null, description: file.name },
+      });
     } catch (e) {
       onError((e as Error).message);
     }
