@@ -22,10 +22,17 @@ try {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.goto(server.url);
   await page.waitForFunction((t) => ((globalThis as unknown as PageEvents).__seqlabEvents ?? []).some((e) => e.type === t), 'app-loaded');
-  const shownBefore = await page.evaluate(() => ((globalThis as unknown as PageEvents).__seqlabEvents ?? []).filter((e) => e.type === 'signal-shown').length);
+  const infoBefore = await page.textContent('[data-testid=signal-info]');
+  const pageT0 = await page.evaluate(() => performance.now());
   const t0 = performance.now();
   await page.setInputFiles('[data-testid=open-wav]', file);
-  await page.waitForFunction((n) => ((globalThis as unknown as PageEvents).__seqlabEvents ?? []).filter((e) => e.type === 'signal-shown').length > n, shownBefore, { timeout: 120_000 });
+  // The file's own waveform: the info line changes to it, and a signal-shown event follows the choice.
+  await page.waitForFunction((before) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('[data-testid=signal-info]')?.textContent !== before, infoBefore, { timeout: 120_000, polling: 20 });
+  await page.waitForFunction(
+    (since) => ((globalThis as unknown as PageEvents).__seqlabEvents as { type: string; at: number }[] | undefined ?? []).some((e) => e.type === 'signal-shown' && e.at > since),
+    pageT0,
+    { timeout: 120_000, polling: 20 },
+  );
   const seconds = (performance.now() - t0) / 1000;
   const info = await page.textContent('[data-testid=signal-info]');
   await page.screenshot({ path: path.resolve('test-results/ui-open-long.png') });
