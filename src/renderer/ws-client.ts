@@ -2,7 +2,6 @@
 import { decodeFrame, encodeFrame } from '../shared/wire';
 import {
   isEventName,
-  parseCommandResult,
   parseEventPayload,
   parseMessage,
   type CommandArgs,
@@ -12,6 +11,7 @@ import {
   type EventPayload,
 } from '../shared/protocol';
 import { MAX_FRAME_BYTES } from '../shared/limits';
+import { PendingRequests } from '../shared/pending-requests';
 import { LabCallError, type ConnectionState, type LabClient } from './lab-client';
 
 type Listener = (payload: unknown) => void;
@@ -42,10 +42,10 @@ export class WebSocketLabClient implements LabClient {
   readonly transport = 'browser';
   private ws: WebSocket | null = null;
   private opened: Promise<WebSocket> | null = null;
-  private nextId = 1;
   private retry: ReturnType<typeof setTimeout> | null = null;
   private retryMs = RETRY_FIRST_MS;
-  private readonly pending = new Map<number, { command: CommandName; resolve: (v: unknown) => void; reject: (e: unknown) => void; heartbeat?: boolean }>();
+  /** Requests waiting for their answer; heartbeats are tagged true. */
+  private readonly requests = new PendingRequests<boolean>((code, message) => new LabCallError(code, message));
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly connectionListeners = new Set<(s: ConnectionState) => void>();
   private wasOpen = false;
@@ -81,8 +81,7 @@ export class WebSocketLabClient implements LabClient {
         if (this.ws === ws) this.ws = null;
         if (this.opened === opened) this.opened = null;
         reject(new LabCallError('engine_unreachable', message));
-        for (const [, p] of this.pending) p.reject(new LabCallError('engine_unreachable', message));
-        this.pending.clear();
+        this.requests.failAll('engine_unreachable', message);
         if (this.wasOpen) {
           this.wasOpen = false;
           for (const l of this.connectionListeners) l({ online: false, reason: message });
@@ -112,18 +111,13 @@ export class WebSocketLabClient implements LabClient {
         heartbeat = setInterval(() => {
           const now = Date.now();
           if (askedAt !== null) {
-            const busy = [...this.pending.values()].some((p) => !p.heartbeat);
+            const busy = this.requests.some((heartbeat) => !heartbeat);
             const limit = busy ? this.options.busyTimeoutMs : this.options.heartbeatTimeoutMs;
             if (now - askedAt >= limit) giveUp(`The engine server stopped answering (nothing for ${seconds(now - lastHeard)})`);
           } else if (now - lastHeard >= this.options.heartbeatIdleMs) {
             askedAt = now;
-            const id = this.nextId++;
-            this.pending.set(id, { command: 'engine.info', resolve: () => {}, reject: () => {}, heartbeat: true });
-            try {
-              ws.send(encodeFrame({ kind: 'request', id, command: 'engine.info', args: {} }));
-            } catch {
-              // closing: its close event ends it
-            }
+            // A closing socket may refuse the send; its close event ends the connection anyway.
+            this.requests.request('engine.info', (id) => ws.send(encodeFrame({ kind: 'request', id, command: 'engine.info', args: {} })), true).catch(() => {});
           }
         }, Math.max(20, Math.min(this.options.heartbeatIdleMs, this.options.heartbeatTimeoutMs) / 4));
         for (const l of this.connectionListeners) l({ online: true });
@@ -164,17 +158,8 @@ export class WebSocketLabClient implements LabClient {
       console.warn('Dropped a malformed frame from the server:', (e as Error).message);
       return;
     }
-    if (m.kind === 'response') {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (!m.ok) return p.reject(new LabCallError(m.error.code, m.error.message));
-      try {
-        p.resolve(parseCommandResult(p.command, m.result));
-      } catch (e) {
-        p.reject(new LabCallError('bad_message', (e as Error).message));
-      }
-    } else if (m.kind === 'event' && isEventName(m.event)) {
+    if (m.kind === 'response') this.requests.settle(m);
+    else if (m.kind === 'event' && isEventName(m.event)) {
       let payload: unknown;
       try {
         payload = parseEventPayload(m.event, m.payload);
@@ -187,17 +172,15 @@ export class WebSocketLabClient implements LabClient {
   }
 
   async call<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResult<C>> {
-    const id = this.nextId++;
-    const frame = encodeFrame({ kind: 'request', id, command, args });
-    // The server closes the connection on a larger message (1009); say why here instead.
-    if (frame.byteLength > MAX_FRAME_BYTES) {
-      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
-      throw new LabCallError('bad_argument', `The ${command} request is ${mb(frame.byteLength)}; the engine server takes at most ${mb(MAX_FRAME_BYTES)} per message`);
-    }
     const ws = await this.connect();
     if (ws.readyState !== WebSocket.OPEN) throw new LabCallError('engine_unreachable', 'The connection to the engine server closed');
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
+    return this.requests.request(command, (id) => {
+      const frame = encodeFrame({ kind: 'request', id, command, args });
+      // The server closes the connection on a larger message (1009); say why here instead.
+      if (frame.byteLength > MAX_FRAME_BYTES) {
+        const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+        throw new LabCallError('bad_argument', `The ${command} request is ${mb(frame.byteLength)}; the engine server takes at most ${mb(MAX_FRAME_BYTES)} per message`);
+      }
       ws.send(frame);
     });
   }

@@ -147,7 +147,11 @@ export type Metrics = z.infer<typeof metricsSchema>;
 export const epochRecordSchema = z.object({ epoch: z.number(), trainLoss: z.number(), devLoss: z.number(), learningRate: z.number(), seconds: z.number() });
 export type EpochRecord = z.infer<typeof epochRecordSchema>;
 
-export type TrainOutcome = 'completed' | 'early-stopped' | 'cancelled' | 'diverged';
+/** How a training run ended. */
+export const TRAIN_OUTCOMES = ['completed', 'early-stopped', 'cancelled', 'diverged'] as const;
+export type TrainOutcome = (typeof TRAIN_OUTCOMES)[number];
+/** A model folder's state: saved at an epoch end of a run still going or interrupted, or finished. */
+export const MODEL_STATUSES = ['checkpoint', 'complete'] as const;
 
 // ---- Validation helper --------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { epochRecordSchema, metricsSchema, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema } from './contract';
-import { COMMAND_NAMES, EVENT_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
+import { epochRecordSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
+import { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
 export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName };
 
@@ -57,8 +57,8 @@ export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]
 
 const modelSummarySchema = z.object({
   name: z.string(),
-  status: z.string(),
-  type: z.string(),
+  status: z.enum(MODEL_STATUSES),
+  type: modelSpecSchema.shape.type.unwrap(),
   units: z.array(z.number()),
   window: z.number(),
   epochsDone: z.number(),
@@ -72,7 +72,7 @@ const modelSummarySchema = z.object({
   /** Seconds spent training, summed over its epochs; absent from older engines. */
   trainSeconds: z.number().optional(),
   /** 'complete' runs: how training ended ('completed', 'early-stopped', 'cancelled', 'diverged'). */
-  outcome: z.string().nullable().optional(),
+  outcome: z.enum(TRAIN_OUTCOMES).nullable().optional(),
   /** Every training setting, so that runs can be compared by what differs; absent from older engines. */
   config: trainConfigSchema.optional(),
 });
@@ -146,7 +146,7 @@ export const eventPayloads = {
   'train.done': z.object({
     runId: z.string(),
     name: z.string(),
-    outcome: z.string().nullable(),
+    outcome: z.enum(TRAIN_OUTCOMES).nullable(),
     message: z.string().nullable(),
     metrics: metricsSchema.nullable(),
     error: errorDataSchema.nullable(),

@@ -1,4 +1,5 @@
 // @vitest-environment happy-dom
+import type { ModelSummary } from '../../src/shared/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { useState } from 'react';
@@ -154,7 +155,7 @@ describe('GenerationPanel', () => {
 });
 
 describe('ModelsPanel', () => {
-  const model = { name: 'sine-1', status: 'complete', type: 'lstm', units: [16, 16], window: 100, epochsDone: 5, epochs: 5, source: 'preset sine', sampleRate: 44100, metrics, updatedAt: '' };
+  const model: ModelSummary = { name: 'sine-1', status: 'complete', type: 'lstm', units: [16, 16], window: 100, epochsDone: 5, epochs: 5, source: 'preset sine', sampleRate: 44100, metrics, updatedAt: '' };
 
   it('lists models with their settings and metrics, opens and deletes after confirming', () => {
     const onOpen = vi.fn();

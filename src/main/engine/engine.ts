@@ -1,7 +1,6 @@
 // The engine's operations, as the CLI and the hosts call them: load a signal, train (and resume),
 // evaluate, generate. Node only; everything it computes with lives in the modules beside it.
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   MAX_GENERATE_LENGTH,
@@ -29,7 +28,7 @@ import { generate, type GenerateOptions } from './generator';
 import { canUseFusedRecurrent } from './fused-recurrent';
 import { buildModel, parseModelSpec } from './model';
 import { readWeights } from './recurrent-step';
-import { checkWritableModelFolder, loadModelFolder, nowIso, readStoredSpec, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
+import { checkWritableModelFolder, loadModelFolder, nowIso, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
 import { Trainer } from './trainer';
 
 export interface LoadedSignal {

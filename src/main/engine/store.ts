@@ -7,17 +7,14 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import {
   metricsSchema,
+  TRAIN_OUTCOMES,
+  MODEL_STATUSES,
   modelSpecSchema,
   normalisationSchema,
   signalSourceSchema,
   trainConfigSchema,
   epochRecordSchema,
   type EpochRecord,
-  type Metrics,
-  type ModelSpec,
-  type Normalisation,
-  type SignalSource,
-  type TrainConfig,
 } from '../../shared/contract';
 import { LabError } from '../../shared/errors';
 
@@ -28,14 +25,14 @@ export const storedSpecSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   version: z.literal(MODEL_FORMAT_VERSION),
   /** 'checkpoint': saved at an epoch end of a run still going or interrupted; 'complete': training ended. */
-  status: z.enum(['checkpoint', 'complete']),
+  status: z.enum(MODEL_STATUSES),
   model: modelSpecSchema,
   train: trainConfigSchema,
   source: signalSourceSchema,
   normalisation: normalisationSchema,
   sampleRate: z.number().int().positive(),
   epochsDone: z.number().int().min(0),
-  outcome: z.string().nullable(),
+  outcome: z.enum(TRAIN_OUTCOMES).nullable(),
   noiseFloor: z.number().nullable(),
   metrics: metricsSchema.nullable(),
   backend: z.string(),

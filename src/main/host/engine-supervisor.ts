@@ -4,10 +4,10 @@
 // imports nothing from src/main/engine (a lint rule holds it to that).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LabError, type ErrorData } from '../../shared/errors';
+import { LabError } from '../../shared/errors';
+import { PendingRequests } from '../../shared/pending-requests';
 import {
   isEventName,
-  parseCommandResult,
   parseEventPayload,
   parseMessage,
   type CommandArgs,
@@ -88,16 +88,9 @@ export interface SupervisorOptions {
   restartDelayMs?: number;
 }
 
-interface Pending {
-  command: CommandName;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
 export class EngineSupervisor {
   private child: EngineChild | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly requests = new PendingRequests((code, message) => new LabError(code, message));
   private readonly listeners = new Set<EventListener>();
   private stopped = false;
   private ready: Promise<void> | null = null;
@@ -138,18 +131,8 @@ export class EngineSupervisor {
       process.stderr.write(`sequence-lab: dropped a malformed message from the engine: ${(e as Error).message}\n`);
       return;
     }
-    if (m.kind === 'response') {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) {
-        try {
-          p.resolve(parseCommandResult(p.command, m.result));
-        } catch (e) {
-          p.reject(new LabError('bad_message', (e as Error).message));
-        }
-      } else p.reject(new LabError(m.error.code as ErrorData['code'], m.error.message));
-    } else if (m.kind === 'event' && isEventName(m.event)) {
+    if (m.kind === 'response') this.requests.settle(m);
+    else if (m.kind === 'event' && isEventName(m.event)) {
       try {
         this.dispatch({ event: m.event, payload: parseEventPayload(m.event, m.payload) } as AnyEvent);
       } catch (e) {
@@ -165,8 +148,7 @@ export class EngineSupervisor {
   private onExit(child: EngineChild, code: number | null, signal: string | null): void {
     if (child !== this.child) return;
     this.child = null;
-    for (const [, p] of this.pending) p.reject(new LabError('engine_crashed', 'The engine stopped while working on this request; it is being restarted'));
-    this.pending.clear();
+    this.requests.failAll('engine_crashed', 'The engine stopped while working on this request; it is being restarted');
     if (this.stopped) return;
     const why = signal ? `signal ${signal}` : `exit code ${code}`;
     this.dispatch({ event: 'engine.status', payload: { state: 'crashed', message: `The engine stopped (${why}); restarting it. Saved models keep their last checkpoint.` } });
@@ -185,11 +167,7 @@ export class EngineSupervisor {
     if (this.ready) await this.ready.catch(() => {});
     const child = this.child;
     if (!child || !child.alive) throw new LabError('engine_crashed', 'The engine is not running; it is being restarted');
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
-      child.send({ kind: 'request', id, command, args });
-    });
+    return this.requests.request(command, (id) => child.send({ kind: 'request', id, command, args }));
   }
 
   /** Sends an already-parsed request from a client (the WebSocket bridge); validation happens in the engine. */

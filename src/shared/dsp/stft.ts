@@ -9,10 +9,6 @@
 import FFT from 'fft.js';
 import { LabError } from '../errors';
 
-/** A frequency in cycles per sample (multiply by the sample rate for Hertz). */
-type CyclesPerSample = number;
-/** A frequency offset in FFT bins (1 bin = 1 / frameSize cycles per sample). */
-type Bins = number;
 
 /** Samples per frame: 64 ms at 16 kHz, so that harmonics 16 Hz apart fall in different bins. */
 export const DEFAULT_FRAME_SIZE = 1024;

@@ -81,7 +81,7 @@ function statusText(view: TrainingView): string {
   const last = view.last;
   if (view.done) {
     if (view.done.error) return `failed: ${view.done.error.message}`;
-    return `${view.done.outcome}${view.done.message ? `: ${view.done.message}` : ''}`;
+    return [view.done.outcome, view.done.message].filter(Boolean).join(': ');
   }
   if (view.runId && view.cancelling) return 'cancelling… the current batch finishes first';
   if (last && last.type === 'evaluation') return `evaluating: ${last.done.toLocaleString('en-US')} of ${last.total.toLocaleString('en-US')} windows, ETA ${Math.ceil(last.etaSeconds)} s`;

@@ -119,7 +119,15 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
           batchLosses: Array.from(r.batchLosses),
           epochs: r.history.map((e) => ({ epoch: e.epoch, devLoss: e.devLoss, trainLoss: e.trainLoss })),
           totalEpochs: r.summary.epochs,
-          done: { runId: '', name, outcome: r.summary.outcome ?? r.summary.status, message: null, metrics: r.summary.metrics, error: null },
+          // A run interrupted at a checkpoint has no outcome yet; the status line says where it stopped.
+          done: {
+            runId: '',
+            name,
+            outcome: r.summary.outcome ?? null,
+            message: r.summary.outcome ? null : `saved at a checkpoint after ${r.summary.epochsDone} of ${r.summary.epochs} epochs`,
+            metrics: r.summary.metrics,
+            error: null,
+          },
         });
         emitAppEvent('run-opened', { name });
         return true;
