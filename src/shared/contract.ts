@@ -136,7 +136,7 @@ export const metricsSchema = z.object({
   persistence_mse: z.number(),
   ar_mse: z.number(),
   ar_order: z.number(),
-  /** Test windows the metrics were measured on (a spread sample of at most 20,000); absent in older models. */
+  /** Test windows the metrics were measured on (a spread sample of at most 10,000); absent in older models. */
   eval_windows: z.number().int().optional(),
   /** Half-width of the 95 % confidence interval of test_mse over those windows; absent in older models. */
   test_mse_ci95: z.number().optional(),
