@@ -1,5 +1,6 @@
 // Generate: prime length and length; the continuation after the primed part with the truth
 // overlaid; Play / Stop; Continue from the returned packed state; Export WAV.
+import { ContinuationVerdict } from './ContinuationVerdict';
 import { useMemo } from 'react';
 import { MAX_GENERATE_LENGTH, MAX_PRIME } from '../../../shared/contract';
 import { LineChart, formatValue } from '../../components/LineChart';
@@ -123,6 +124,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
       <p className="hint" data-testid="gen-info">
         {view.samples.length ? `${view.samples.length.toLocaleString()} samples generated at ${view.sampleRate} Hz` : 'nothing generated yet'}
       </p>
+      {view.samples.length > 0 && <ContinuationVerdict samples={view.samples} primeSamples={view.primeSamples} truth={view.truth} sampleRate={view.sampleRate} />}
     </section>
   );
 }
