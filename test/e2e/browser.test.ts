@@ -1,75 +1,38 @@
 // End to end in Debian's Chromium against browser mode: what a user does, waiting on the app's own
 // events (window.__seqlabEvents), never on sleeps. Screenshots go to test-results/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, promises as fs } from 'node:fs';
-import * as os from 'node:os';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type LabServer } from '../../src/main/host/serve';
 import { generateFromFolder } from '../../src/main/engine/engine';
 import { decodeWav } from '../../src/shared/signals/wav';
-import { ensureWebBuilt, useBackend } from '../unit/helpers';
 import { WaveFile } from 'wavefile';
+import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`SKIP browser end-to-end tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+let lab: Lab;
 
-const RESULTS = path.resolve('test-results');
-let server: LabServer;
-let models: string;
-let browser: Browser;
-
-/** Waits for an app event whose detail has the given fields (no eval: the page's CSP forbids it). */
-async function waitForAppEvent(page: Page, type: string, match: Record<string, unknown> = {}, timeout = 60_000): Promise<Record<string, unknown>> {
-  const handle = await page.waitForFunction(
-    ([t, m]) =>
-      (window.__seqlabEvents ?? []).filter((e) => e.type === t).find((e) => Object.entries(m).every(([k, v]) => (e.detail ?? {})[k] === v)),
-    [type, match] as const,
-    { timeout },
-  );
-  return ((await handle.jsonValue()) as { detail?: Record<string, unknown> }).detail ?? {};
-}
-
-describe.skipIf(!haveChromium)('the lab in a browser', () => {
+describe.skipIf(!chromiumOrSkip('browser end-to-end tests'))('the lab in a browser', () => {
   beforeAll(async () => {
-    await useBackend();
-    const staticDir = await ensureWebBuilt();
-    models = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-e2e-'));
-    await fs.mkdir(RESULTS, { recursive: true });
-    server = await startServer({ staticDir, modelsDir: models, backend: 'wasm' });
-    // The fake microphone plays a 16-bit WAV of a 441 Hz tone.
-    const tone = new WaveFile();
-    tone.fromScratch(1, 44100, '16', Array.from({ length: 88200 }, (_, i) => Math.round(16000 * Math.sin((2 * Math.PI * 441 * i) / 44100))));
-    const mic = path.join(models, 'mic.wav');
-    await fs.writeFile(mic, tone.toBuffer());
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${mic}`,
-      ],
+    lab = await startLab({
+      prefix: 'seqlab-e2e-',
+      // The fake microphone plays a 16-bit WAV of a 441 Hz tone.
+      beforeServer: async (models) => {
+        const tone = new WaveFile();
+        tone.fromScratch(1, 44100, '16', Array.from({ length: 88200 }, (_, i) => Math.round(16000 * Math.sin((2 * Math.PI * 441 * i) / 44100))));
+        await fs.writeFile(path.join(models, 'mic.wav'), tone.toBuffer());
+      },
+      chromiumArgs: (models) => ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${path.join(models, 'mic.wav')}`],
     });
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (models) await fs.rm(models, { recursive: true, force: true });
+    await lab?.close();
   });
 
   it('trains the sine preset, watches the loss, generates, plays and exports a WAV', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
+    await page.goto(lab.server.url);
     await waitForAppEvent(page, 'app-loaded');
     await expect.poll(() => page.textContent('[data-testid=status]')).toMatch(/engine: wasm · browser mode/);
     await page.selectOption('[data-testid=preset]', 'sine');
@@ -109,7 +72,7 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     const wav = decodeWav(await fs.readFile(file));
     expect(wav.sampleRate).toBe(44100);
     // The exported samples are exactly what the engine generates for that model, prime and length.
-    const ref = await generateFromFolder({ dir: path.join(models, 'e2e-sine'), prime: 100, length: 88200 });
+    const ref = await generateFromFolder({ dir: path.join(lab.models, 'e2e-sine'), prime: 100, length: 88200 });
     expect(wav.samples).toEqual(ref.samples);
     await page.screenshot({ path: path.join(RESULTS, 'e2e-generated.png') });
 
@@ -123,8 +86,8 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
   });
 
   it('records the microphone through the AudioWorklet and shows it as the signal', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.url);
+    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(lab.server.url);
     await waitForAppEvent(page, 'app-loaded');
     await page.fill('[data-testid=record-seconds]', '1');
     await page.click('[data-testid=record]');
@@ -137,8 +100,8 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
   });
 
   it('opens a WAV file as the signal, and names the problem with a corrupt one', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.url);
+    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(lab.server.url);
     await waitForAppEvent(page, 'app-loaded');
     const stereo = new WaveFile();
     stereo.fromScratch(2, 8000, '16', Array.from({ length: 16000 }, (_, i) => (i % 2 ? 1000 : -1000)));
@@ -152,8 +115,8 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
   });
 
   it('says so when the engine dies mid-training, restarts it and stays usable', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.url);
+    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(lab.server.url);
     await waitForAppEvent(page, 'app-loaded');
     await page.fill('[data-testid=model-name]', 'e2e-crash');
     await page.fill('[data-testid=epochs]', '100');
@@ -161,7 +124,7 @@ describe.skipIf(!haveChromium)('the lab in a browser', () => {
     await page.click('[data-testid=train]');
     // Epoch 2's end means epoch 1's checkpoint is on disk.
     await waitForAppEvent(page, 'training-progress', { epoch: 2 });
-    server.supervisor.kill();
+    lab.server.supervisor.kill();
     await waitForAppEvent(page, 'engine-status', { state: 'crashed' });
     await waitForAppEvent(page, 'engine-status', { state: 'restarted' });
     await expect.poll(() => page.textContent('[data-testid=engine-note]')).toMatch(/restarted/);
