@@ -3,7 +3,7 @@
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { cellTypeSchema, epochRecordSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
+import { cellTypeSchema, epochRecordSchema, modelSpecArgsSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
 import { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
 export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName };
@@ -29,8 +29,8 @@ export const commandArgs = {
   'train.start': z.object({
     name: modelNameSchema,
     source: uiSourceSchema,
-    /** A spec of any family (defaults filled here; the engine validates it again by its family). */
-    model: modelSpecSchema.prefault({}),
+    /** A spec of any family, fields optional (the engine fills the family's defaults). */
+    model: modelSpecArgsSchema.default({}),
     config: trainConfigSchema.partial().default({}),
     backend: z.string().optional(),
     /** Replace a model of the same name; without it such a request is refused with code `exists`. */

@@ -47,5 +47,13 @@ export const modelSpecSchema = z.discriminatedUnion('family', [regressionSpecSch
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 export type ModelFamilyName = ModelSpec['family'];
+/**
+ * A spec as a request carries it: any family's fields, each optional; the engine fills the defaults
+ * (by the family's schema) where it receives the request.
+ */
+export const modelSpecArgsSchema = z.discriminatedUnion('family', [regressionSpecSchema.partial()]);
+
 /** The families a user can choose, in the order the UI lists them. */
 export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression'];
+/** What each family is called in the UI and the CLI's help. */
+export const FAMILY_LABELS: Record<ModelFamilyName, string> = { regression: 'regression (next value, MSE)' };
