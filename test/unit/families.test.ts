@@ -15,6 +15,8 @@ import { evaluateFolder, generateFromFolder, train } from '../../src/main/engine
 import { familyOf, parseModelSpec, registerFamily } from '../../src/main/engine/families';
 import type { ModelFamily, Stepper, StepperStart } from '../../src/main/engine/families/family';
 import { readStoredSpec } from '../../src/main/engine/store';
+import { defaultSession, loadSession } from '../../src/renderer/features/session';
+import { validateTrainForm } from '../../src/renderer/features/training/train-form';
 import { numTensors, shortSine, useBackend } from './helpers';
 
 const fixtures = new URL('../fixtures/families/', import.meta.url).pathname;
@@ -167,6 +169,15 @@ describe('model families', () => {
     const spec = JSON.parse(await fs.readFile(path.join(dir, 'spec.json'), 'utf8')) as { model: object };
     await fs.writeFile(path.join(dir, 'spec.json'), JSON.stringify({ ...spec, model: { ...spec.model, family: 'nope' } }));
     await expect(readStoredSpec(dir)).rejects.toThrow(/model\.family: expected one of/);
+  });
+
+  it('the UI sends its family, and a session saved before families loads with the default family', () => {
+    const session = defaultSession();
+    expect(validateTrainForm(session.form, 'x').model).toEqual({ family: 'regression', type: 'lstm', units: [16, 16, 16] });
+    const oldForm: Partial<typeof session.form> = { ...session.form, name: 'kept' };
+    delete oldForm.family;
+    const loaded = loadSession({ getItem: () => JSON.stringify({ ...session, form: oldForm }) });
+    expect(loaded.form).toMatchObject({ family: 'regression', name: 'kept' });
   });
 
   // Values recorded from the code before families (commit c634b69): the same seeded runs, the same
