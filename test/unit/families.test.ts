@@ -13,7 +13,7 @@ import { persistenceMse } from '../../src/shared/dsp/linear-predictor';
 import { WindowDataset } from '../../src/main/engine/dataset';
 import { evaluateFolder, generateFromFolder, train } from '../../src/main/engine/engine';
 import { familyOf, parseModelSpec, registerFamily } from '../../src/main/engine/families';
-import type { ModelFamily, Stepper, StepperStart } from '../../src/main/engine/families/family';
+import type { ModelFamily, SamplingOptions, Stepper, StepperStart } from '../../src/main/engine/families/family';
 import { readStoredSpec } from '../../src/main/engine/store';
 import { defaultSession, loadSession } from '../../src/renderer/features/session';
 import { validateTrainForm } from '../../src/renderer/features/training/train-form';
@@ -27,6 +27,8 @@ let tmp: string;
 const meanSpecSchema = z.object({ family: z.literal('mean'), window: z.number().int().min(1).default(20) });
 type MeanSpec = z.output<typeof meanSpecSchema>;
 const STATE_MAGIC = 0x4d45; // 'ME'
+/** The sampling options the last stepper was made with (the generator passes them through). */
+let lastSampling: SamplingOptions | undefined;
 
 /** `[batch, window, 1]` → `[batch, 1]`: the mean over time, then one weight (no bias). */
 function buildMean(): tf.LayersModel {
@@ -102,7 +104,10 @@ const meanFamily: ModelFamily<MeanSpec, WindowDataset> = {
     const persistence = persistenceMse(ds.signal, ds.splits.test, ds.window);
     return { test_mse: test, dev_mse: dev, noise_floor: ctx.noiseFloor, persistence_mse: persistence, ar_mse: persistence, ar_order: 1 };
   },
-  stepper: async (model, spec, _n, start) => new MeanStepper((await model.getWeights()[0].data())[0], spec.window, start),
+  stepper: async (model, spec, _n, start, sampling) => {
+    lastSampling = sampling;
+    return new MeanStepper((await model.getWeights()[0].data())[0], spec.window, start);
+  },
   stateStreams: (state) => {
     if (state.length < 3 || state[0] !== STATE_MAGIC) throw new LabError('bad_argument', 'Not a mean-family state');
     return 1;
@@ -152,6 +157,8 @@ describe('model families', () => {
     const chunks: number[] = [];
     await generateFromFolder({ dir, length: 50, chunkSize: 16, onChunk: (_c, from) => chunks.push(from) });
     expect(chunks).toEqual([0, 16, 32, 48]);
+    await generateFromFolder({ dir, length: 5, sampling: { temperature: 0.5, seed: 3 } });
+    expect(lastSampling).toEqual({ temperature: 0.5, seed: 3 });
     await expect(generateFromFolder({ dir, length: 5, state: new Float32Array([1, 2, 3]) })).rejects.toThrow(/Not a mean-family state/);
 
     const resumed = await train({ out: dir, resume: true, config: { epochs: 4 } });

@@ -20,7 +20,7 @@ import { LabError } from '../../shared/errors';
 import { generateCleanSignal, generateSignal, getPreset, noiseFloor, parseSignalSpec, type SignalSpec } from '../../shared/signals/generators';
 import { decodeWav } from '../../shared/signals/wav';
 import { initBackend, type BackendInfo } from './backend';
-import type { FamilyDataset, ModelFamily } from './families/family';
+import type { FamilyDataset, ModelFamily, SamplingOptions } from './families/family';
 import { familyOf, parseModelSpec } from './families';
 import { generateStream } from './generator';
 import { checkWritableModelFolder, loadModelFolder, nowIso, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
@@ -272,6 +272,8 @@ export interface GenerateRequest {
   length: number;
   /** Continue from this packed state instead of priming. */
   state?: Float32Array;
+  /** How a sampling family draws (temperature, seed); see families/family.ts. */
+  sampling?: SamplingOptions;
   backend?: string | null;
   /** Deliver the samples in chunks of this many as they are computed. */
   chunkSize?: number;
@@ -303,7 +305,7 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
       // Continuations are single streams; a state of many streams would multiply the work unseen.
       const streams = family.stateStreams(req.state); // checks the header too
       if (streams !== 1) throw new LabError('bad_argument', `The packed state holds ${streams} streams; generation continues exactly one`);
-      const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { state: req.state }), stream);
+      const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { state: req.state }, req.sampling), stream);
       return { samples: r.samples, state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
     }
     const loaded = await loadSignal(spec.source);
@@ -314,7 +316,7 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     const offset = req.offset ?? defaultOffset;
     if (!Number.isInteger(offset) || offset < 0 || offset + prime > n) throw new LabError('bad_argument', `Expected offset to be an integer in [0, ${n - prime}], but got ${offset}`);
     const primeSamples = loaded.samples.slice(offset, offset + prime);
-    const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { prime: [primeSamples] }), stream);
+    const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { prime: [primeSamples] }, req.sampling), stream);
     let truth: Float32Array | null = null;
     if (loaded.truth) truth = loaded.truth(offset + prime, req.length);
     else if (offset + prime < n) truth = loaded.samples.slice(offset + prime, Math.min(n, offset + prime + req.length));

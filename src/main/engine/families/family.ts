@@ -83,6 +83,17 @@ export interface Stepper {
   pack(): Float32Array;
 }
 
+/**
+ * How a sampling family draws each step (regression ignores them: its output is deterministic). The
+ * RNG's state after the last draw travels in the packed state, so a continuation from it draws on.
+ */
+export interface SamplingOptions {
+  /** Divides the logits before the softmax: below 1 sharper, above 1 flatter. */
+  temperature?: number;
+  /** Seeds the sampler when priming; a packed state carries its own RNG state instead. */
+  seed?: number;
+}
+
 /** Where a stepper starts: priming samples (signal units, one array per stream, equal lengths) or a packed state. */
 export type StepperStart = { prime: Float32Array[] } | { state: Float32Array };
 
@@ -131,7 +142,7 @@ export interface ModelFamily<S extends { family: string } = ModelSpec, D extends
    * A generator for `model`, primed or restored (see Stepper). Throws `bad_argument` for a packed
    * state that is not this model's, `bad_signal` for a priming sample that is not finite.
    */
-  stepper(model: tf.LayersModel, spec: S, normalisation: Normalisation, start: StepperStart): Promise<Stepper>;
+  stepper(model: tf.LayersModel, spec: S, normalisation: Normalisation, start: StepperStart, sampling?: SamplingOptions): Promise<Stepper>;
   /** Streams a packed state holds, after checking its header (throws `bad_argument` when it is not one). */
   stateStreams(state: Float32Array): number;
 }
