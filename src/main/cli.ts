@@ -8,6 +8,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CELL,
+  DEFAULT_FAMILY,
+  MODEL_FAMILIES,
+  type ModelFamilyName,
   DEFAULT_DROPOUT,
   DEFAULT_EPOCH_WINDOWS,
   DEFAULT_EPOCHS,
@@ -55,6 +58,7 @@ train options:
   --epochs N           (${DEFAULT_EPOCHS})            --seed S          (${DEFAULT_SEED})
   --window N           (${DEFAULT_WINDOW})          --batch N         (${DEFAULT_BATCH_SIZE})
   --lr X               (${DEFAULT_LEARNING_RATE})        --final-lr X      cosine decay to X (${DEFAULT_FINAL_LEARNING_RATE}; 0 = constant)
+  --family NAME        model family: ${MODEL_FAMILIES.join(', ')} (${DEFAULT_FAMILY})
   --cell lstm|gru      (${DEFAULT_CELL})         --units A,B,C     (${DEFAULT_UNITS.join(',')}; at most ${MAX_UNITS} each)
   --dropout X          (${DEFAULT_DROPOUT})            --split shuffled|blocked (${DEFAULT_SPLIT})
   --patience N         early stop on dev loss (0 = off)
@@ -166,6 +170,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     batch: { type: 'string' },
     lr: { type: 'string' },
     'final-lr': { type: 'string' },
+    family: { type: 'string' },
     cell: { type: 'string' },
     units: { type: 'string' },
     dropout: { type: 'string' },
@@ -195,6 +200,8 @@ async function cmdTrain(argv: string[]): Promise<number> {
   set('earlyStopPatience', num(v, 'patience', true));
   set('maxTrainWindows', num(v, 'max-train-windows', true));
   const model = {
+    // Validated by the family's schema in the engine: an unknown name is refused there, by name.
+    ...(str(v, 'family') ? { family: str(v, 'family') as ModelFamilyName } : {}),
     ...(str(v, 'cell') ? { type: str(v, 'cell') as 'lstm' } : {}),
     ...(list(v, 'units') ? { units: list(v, 'units') } : {}),
     ...(num(v, 'dropout', false) !== undefined ? { dropout: num(v, 'dropout', false) } : {}),

@@ -7,28 +7,24 @@ import { findPreset, PRESETS, signalSpecSchema } from './signals/generators';
 
 // ---- Model spec ---------------------------------------------------------------------------
 
-/** Default layer sizes: the notebook's 3 stacked LSTM layers of 16 units. */
-export const DEFAULT_UNITS = [16, 16, 16];
-/**
- * Largest recurrent layer. 1024 units build in about 5 s (orthogonal.ts) and hold 4 M weights per
- * layer; a bigger layer would train at a few sequences per second on a CPU.
- */
-export const MAX_UNITS = 1024;
-export const MAX_LAYERS = 16;
-/** Default input dropout between recurrent layers (0 = off, as in the notebook). */
-export const DEFAULT_DROPOUT = 0;
-export const DEFAULT_CELL = 'lstm';
-
-export const modelSpecSchema = z.object({
-  /** Recurrent cell: 'lstm' or 'gru'. Gates use sigmoid (not tfjs's hardSigmoid) to match Keras and PyTorch. */
-  type: z.enum(['lstm', 'gru']).default(DEFAULT_CELL),
-  /** Units of each stacked recurrent layer, bottom first. */
-  units: z.array(z.number().int().min(1).max(MAX_UNITS)).min(1).max(MAX_LAYERS).default(DEFAULT_UNITS),
-  /** Dropout on each recurrent layer's inputs while training, in [0, 1). */
-  dropout: z.number().min(0).lt(1).default(DEFAULT_DROPOUT),
-});
-export type ModelSpecInput = z.input<typeof modelSpecSchema>;
-export type ModelSpec = z.output<typeof modelSpecSchema>;
+// The union of the families' specs, discriminated on `family`; see families/model-spec.ts.
+export {
+  cellTypeSchema,
+  DEFAULT_CELL,
+  DEFAULT_DROPOUT,
+  DEFAULT_FAMILY,
+  DEFAULT_UNITS,
+  FAMILY_LABELS,
+  MAX_UNITS,
+  MODEL_FAMILIES,
+  modelSpecArgsSchema,
+  modelSpecSchema,
+  regressionSpecSchema,
+  type ModelFamilyName,
+  type ModelSpec,
+  type ModelSpecInput,
+  type RegressionSpec,
+} from './families/model-spec';
 
 // ---- Limits --------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { epochRecordSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
+import { cellTypeSchema, epochRecordSchema, modelSpecArgsSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
 import { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
 export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName };
@@ -29,7 +29,8 @@ export const commandArgs = {
   'train.start': z.object({
     name: modelNameSchema,
     source: uiSourceSchema,
-    model: modelSpecSchema.partial().default({}),
+    /** A spec of any family, fields optional (the engine fills the family's defaults). */
+    model: modelSpecArgsSchema.default({}),
     config: trainConfigSchema.partial().default({}),
     backend: z.string().optional(),
     /** Replace a model of the same name; without it such a request is refused with code `exists`. */
@@ -58,7 +59,9 @@ export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]
 const modelSummarySchema = z.object({
   name: z.string(),
   status: z.enum(MODEL_STATUSES),
-  type: modelSpecSchema.shape.type.unwrap(),
+  /** The model's family (absent from older engines: regression). */
+  family: z.string().optional(),
+  type: cellTypeSchema,
   units: z.array(z.number()),
   window: z.number(),
   epochsDone: z.number(),

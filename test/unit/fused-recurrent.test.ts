@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../../src/main/engine/model';
+import { buildModel } from '../../src/main/engine/families/regression/model';
 import { fusedRecurrentPredict } from '../../src/main/engine/fused-recurrent';
 import { numTensors, releaseOptimizer, useBackend } from './helpers';
 import { Trainer } from '../../src/main/engine/trainer';

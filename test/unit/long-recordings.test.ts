@@ -2,9 +2,8 @@
 // windows drawn without copying the split, and progress with a confidence interval on the way.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WindowDataset } from '../../src/main/engine/dataset';
-import { evaluate, EVAL_WINDOWS } from '../../src/main/engine/evaluate';
-import { buildModel } from '../../src/main/engine/model';
-import { evaluationSteps } from '../../src/main/engine/trainer';
+import { evaluate, EVAL_WINDOWS, evaluationSteps } from '../../src/main/engine/families/regression/evaluate';
+import { buildModel } from '../../src/main/engine/families/regression/model';
 import { trainConfigSchema } from '../../src/shared/contract';
 import { useBackend } from './helpers';
 

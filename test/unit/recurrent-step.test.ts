@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../../src/main/engine/model';
+import { buildModel } from '../../src/main/engine/families/regression/model';
 import { predictWindows, readWeights, RecurrentStepper } from '../../src/main/engine/recurrent-step';
-import { generate } from '../../src/main/engine/generator';
+import { generate } from '../../src/main/engine/families/regression/generate';
 import { fusedPredictWindows, wasmCapable } from '../../src/main/engine/fused-recurrent';
 import { generateSignal } from '../../src/shared/signals/generators';
 import { unpackState } from '../../src/shared/packed-state';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { WindowDataset } from '../../src/main/engine/dataset';
-import { buildModel } from '../../src/main/engine/model';
+import { buildModel } from '../../src/main/engine/families/regression/model';
 import { learningRateAt, Trainer } from '../../src/main/engine/trainer';
 import { trainConfigSchema, type TrainEvent } from '../../src/shared/contract';
 import { generateSignal } from '../../src/shared/signals/generators';

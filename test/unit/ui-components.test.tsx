@@ -41,7 +41,7 @@ describe('TrainingPanel', () => {
     expect((screen.getByTestId('learning-rate') as HTMLInputElement).value).toBe('1e-3');
     expect((screen.getByTestId('model-name') as HTMLInputElement).value).toBe('sine-lstm-32x32-2');
     fireEvent.click(screen.getByTestId('train'));
-    expect(onTrain).toHaveBeenCalledWith({ name: 'sine-lstm-32x32-2', model: { type: 'lstm', units: [32, 32] }, config: expect.objectContaining({ epochs: 2000, learningRate: 0.001, window: 100, batchSize: 128 }) }, false);
+    expect(onTrain).toHaveBeenCalledWith({ name: 'sine-lstm-32x32-2', model: { family: 'regression', type: 'lstm', units: [32, 32] }, config: expect.objectContaining({ epochs: 2000, learningRate: 0.001, window: 100, batchSize: 128 }) }, false);
     expect(screen.getByTestId('backend').textContent).toBe('wasm');
     expect((screen.getByTestId('cancel') as HTMLButtonElement).disabled).toBe(true);
   });

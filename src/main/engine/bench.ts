@@ -4,11 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { generateSignal, getPreset } from '../../shared/signals/generators';
 import { BACKEND_NAMES, initBackend } from './backend';
 import { WindowDataset } from './dataset';
-import { generate } from './generator';
-import { buildModel } from './model';
+import { generate } from './families/regression/generate';
+import { buildModel } from './families/regression/model';
 import { readWeights, RecurrentStepper } from './recurrent-step';
 import { fusedRecurrentPredict, trainingThreads } from './fused-recurrent';
-import { modelErrors } from './trainer';
+import { modelErrors } from './families/regression/evaluate';
 import { computePeaks } from '../../shared/dsp/peaks';
 
 export interface BenchConfig {

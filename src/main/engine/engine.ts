@@ -20,14 +20,9 @@ import { LabError } from '../../shared/errors';
 import { generateCleanSignal, generateSignal, getPreset, noiseFloor, parseSignalSpec, type SignalSpec } from '../../shared/signals/generators';
 import { decodeWav } from '../../shared/signals/wav';
 import { initBackend, type BackendInfo } from './backend';
-import { unpackState } from '../../shared/packed-state';
-import { checkTrainingBudget } from './budget';
-import { WindowDataset } from './dataset';
-import { evaluate, evaluationWindowCount } from './evaluate';
-import { generate, type GenerateOptions } from './generator';
-import { canUseFusedRecurrent } from './fused-recurrent';
-import { buildModel, parseModelSpec } from './model';
-import { readWeights } from './recurrent-step';
+import type { FamilyDataset, ModelFamily, SamplingOptions } from './families/family';
+import { familyOf, parseModelSpec } from './families';
+import { generateStream } from './generator';
 import { checkWritableModelFolder, loadModelFolder, nowIso, saveModelFolder, MODEL_FORMAT, MODEL_FORMAT_VERSION, type StoredSpec, type NamedTensor, parseTrainingLog } from './store';
 import { Trainer } from './trainer';
 
@@ -70,18 +65,9 @@ export async function loadSignal(source: SignalSource): Promise<LoadedSignal> {
   return { source: { ...source, sampleRate: audio.sampleRate }, samples: audio.samples, sampleRate: audio.sampleRate, noiseFloor: null, truth: null };
 }
 
-/** Presets are fed as they are (the notebook did); audio is standardised to zero mean, unit variance. */
-export function normalisationFor(signal: LoadedSignal): Normalisation {
-  if (signal.source.kind === 'preset') return { offset: 0, scale: 1 };
-  const x = signal.samples;
-  let mean = 0;
-  for (let i = 0; i < x.length; i++) mean += x[i];
-  mean /= x.length;
-  let v = 0;
-  for (let i = 0; i < x.length; i++) v += (x[i] - mean) ** 2;
-  const std = Math.sqrt(v / x.length);
-  if (!(std > 1e-9)) throw new LabError('bad_signal', 'The signal is constant (silence?): there is nothing to learn');
-  return { offset: mean, scale: std };
+/** The normalisation the model's family applies to this signal. */
+function normalisationFor(family: ModelFamily<ModelSpec, FamilyDataset>, signal: LoadedSignal): Normalisation {
+  return family.normalisation(signal.samples, signal.source.kind === 'preset');
 }
 
 /**
@@ -128,7 +114,7 @@ export interface TrainReport {
 }
 
 function chooseImpl(wanted: 'auto' | 'fused' | 'layers', spec: ModelSpec, tfBackend: string): 'fused' | 'layers' {
-  const fusable = canUseFusedRecurrent(spec, tfBackend);
+  const fusable = familyOf(spec).canFuse(spec, tfBackend);
   if (wanted === 'fused' && !fusable) {
     throw new LabError('bad_argument', 'The fused kernels need layer sizes that are multiples of 4, no dropout, and the cpu or wasm backend');
   }
@@ -167,7 +153,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     }
     const modelSpec = parseModelSpec(req.model ?? {});
     const train = parseOrThrow(trainConfigSchema, req.config ?? {}, 'training settings');
-    checkTrainingBudget(modelSpec, train, chooseImpl(req.impl ?? 'auto', modelSpec, backend.tfBackend)); // before anything is allocated
+    familyOf(modelSpec).checkBudget(modelSpec, train, chooseImpl(req.impl ?? 'auto', modelSpec, backend.tfBackend)); // before anything is allocated
     loaded = await loadSignal(req.source);
     stored = {
       format: MODEL_FORMAT,
@@ -176,7 +162,7 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
       model: modelSpec,
       train,
       source: loaded.source,
-      normalisation: normalisationFor(loaded),
+      normalisation: normalisationFor(familyOf(modelSpec), loaded),
       sampleRate: loaded.sampleRate,
       epochsDone: 0,
       outcome: null,
@@ -186,27 +172,27 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
       createdAt: nowIso(),
       updatedAt: nowIso(),
     };
-    model = buildModel(modelSpec, train.seed);
+    model = familyOf(modelSpec).build(modelSpec, train.seed);
   }
 
   try {
+    const family = familyOf(stored.model);
     const impl = chooseImpl(req.impl ?? 'auto', stored.model, backend.tfBackend);
     req.onBackend?.(backend, impl);
-    const dataset = new WindowDataset(normaliseInPlace(loaded.samples, stored.normalisation), stored.train.window, stored.train);
-    const lossScale = stored.normalisation.scale ** 2;
+    const dataset = family.dataset(normaliseInPlace(loaded.samples, stored.normalisation), stored.model, stored.train);
+    const lossScale = family.lossScale(stored.normalisation);
     const { history } = parseTrainingLog(log);
     const batchLog: string[] = [];
     const trainer = new Trainer({
       model,
-      cell: stored.model.type,
       dataset,
+      objective: family.objective(model, stored.model, dataset, impl),
       config: stored.train,
       startEpoch: stored.epochsDone,
-      forward: impl,
       optimizerWeights,
       history,
       lossScale,
-      finalEvaluationWindows: evaluationWindowCount(dataset),
+      finalEvaluationWindows: family.evaluationWindows(dataset),
       signal: req.signal,
       onEvent: (e) => {
         if (e.type === 'batch') batchLog.push(JSON.stringify({ type: 'batch', epoch: e.epoch, batch: e.batch, loss: e.loss }));
@@ -224,7 +210,9 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
       if (result.outcome !== 'cancelled') {
         try {
           const tEval = performance.now();
-          metrics = await evaluate(model, stored.model.type, dataset, lossScale, loaded.noiseFloor, {
+          metrics = await family.evaluate(model, stored.model, dataset, {
+            normalisation: stored.normalisation,
+            noiseFloor: loaded.noiseFloor,
             signal: req.signal,
             onProgress: (done, total) => {
               const rate = done / Math.max(1e-3, (performance.now() - tEval) / 1000);
@@ -264,9 +252,10 @@ export async function evaluateFolder(dir: string, backendName?: string | null): 
   const backend = await initBackend(backendName);
   const folder = await loadModelFolder(dir);
   try {
+    const family = familyOf(folder.spec.model);
     const loaded = await loadSignal(folder.spec.source);
-    const dataset = new WindowDataset(normaliseInPlace(loaded.samples, folder.spec.normalisation), folder.spec.train.window, folder.spec.train);
-    const metrics = await evaluate(folder.model, folder.spec.model.type, dataset, folder.spec.normalisation.scale ** 2, loaded.noiseFloor);
+    const dataset = family.dataset(normaliseInPlace(loaded.samples, folder.spec.normalisation), folder.spec.model, folder.spec.train);
+    const metrics = await family.evaluate(folder.model, folder.spec.model, dataset, { normalisation: folder.spec.normalisation, noiseFloor: loaded.noiseFloor });
     return { metrics, spec: folder.spec, backend: backend.name };
   } finally {
     tf.dispose(folder.optimizerWeights?.map((w) => w.tensor) ?? []);
@@ -276,13 +265,15 @@ export async function evaluateFolder(dir: string, backendName?: string | null): 
 
 export interface GenerateRequest {
   dir: string;
-  /** Priming samples taken from the model's signal (default: the window length). */
+  /** Priming samples taken from the model's signal (default: one window, in samples). */
   prime?: number;
   /** Where the priming samples start in the signal (default: the start of the test region). */
   offset?: number;
   length: number;
   /** Continue from this packed state instead of priming. */
   state?: Float32Array;
+  /** How a sampling family draws (temperature, seed); see families/family.ts. */
+  sampling?: SamplingOptions;
   backend?: string | null;
   /** Deliver the samples in chunks of this many as they are computed. */
   chunkSize?: number;
@@ -300,34 +291,32 @@ export interface GenerateReport {
   spec: StoredSpec;
 }
 
-/** Samples generated between two yields to the event loop (about 50 ms for a 2x128 LSTM). */
-export const GENERATE_SLICE = 1 << 16;
-
 export async function generateFromFolder(req: GenerateRequest): Promise<GenerateReport> {
   if (!Number.isInteger(req.length) || req.length < 1 || req.length > MAX_GENERATE_LENGTH) {
     throw new LabError('bad_argument', `Expected length to be an integer from 1 to ${MAX_GENERATE_LENGTH}, but got ${req.length}`);
   }
-  // Continuations are single streams; a state of many streams would multiply the work unseen.
-  const streams = req.state ? unpackState(req.state).batch : 1; // unpacking checks the header too
-  if (streams !== 1) throw new LabError('bad_argument', `The packed state holds ${streams} streams; generation continues exactly one`);
   await initBackend(req.backend);
   const folder = await loadModelFolder(req.dir);
   try {
     const { spec } = folder;
-    const weights = await readWeights(folder.model, spec.model.type);
+    const family = familyOf(spec.model);
+    const stream = { length: req.length, chunkSize: req.chunkSize, onChunk: req.onChunk };
     if (req.state) {
-      const r = await generateSliced(req, { weights, normalisation: spec.normalisation, state: req.state });
+      // Continuations are single streams; a state of many streams would multiply the work unseen.
+      const streams = family.stateStreams(req.state); // checks the header too
+      if (streams !== 1) throw new LabError('bad_argument', `The packed state holds ${streams} streams; generation continues exactly one`);
+      const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { state: req.state }, req.sampling), stream);
       return { samples: r.samples, state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
     }
     const loaded = await loadSignal(spec.source);
-    const prime = req.prime ?? spec.train.window;
+    const prime = req.prime ?? spec.train.window * family.framing(spec.model).samplesPerStep;
     const n = loaded.samples.length;
     if (!Number.isInteger(prime) || prime < 1 || prime > n) throw new LabError('bad_argument', `Expected prime to be an integer in [1, ${n}], but got ${prime}`);
     const defaultOffset = Math.min(n - prime, Math.floor(n * (spec.train.trainFraction + spec.train.devFraction)));
     const offset = req.offset ?? defaultOffset;
     if (!Number.isInteger(offset) || offset < 0 || offset + prime > n) throw new LabError('bad_argument', `Expected offset to be an integer in [0, ${n - prime}], but got ${offset}`);
     const primeSamples = loaded.samples.slice(offset, offset + prime);
-    const r = await generateSliced(req, { weights, normalisation: spec.normalisation, prime: [primeSamples] });
+    const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { prime: [primeSamples] }, req.sampling), stream);
     let truth: Float32Array | null = null;
     if (loaded.truth) truth = loaded.truth(offset + prime, req.length);
     else if (offset + prime < n) truth = loaded.samples.slice(offset + prime, Math.min(n, offset + prime + req.length));
@@ -337,35 +326,3 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     folder.model.dispose();
   }
 }
-
-/**
- * Runs generate() in slices that continue from each other's packed state (exact: a state carries
- * everything), yielding to the event loop in between so that other requests are answered while a
- * long continuation runs.
- */
-async function generateSliced(req: GenerateRequest, first: Pick<GenerateOptions, 'weights' | 'normalisation' | 'prime' | 'state'>): Promise<{ samples: Float32Array; state: Float32Array }> {
-  const chunk = req.chunkSize && req.chunkSize > 0 ? req.chunkSize : GENERATE_SLICE;
-  const slice = Math.max(chunk, Math.floor(GENERATE_SLICE / chunk) * chunk); // whole chunks per slice
-  const samples = new Float32Array(req.length);
-  let from: Pick<GenerateOptions, 'prime' | 'state'> = { prime: first.prime, state: first.state };
-  let state = first.state ?? new Float32Array(0);
-  for (let done = 0; done < req.length; ) {
-    const n = Math.min(slice, req.length - done);
-    const at = done;
-    const onChunk = req.onChunk;
-    const r = generate({
-      weights: first.weights,
-      normalisation: first.normalisation,
-      ...from,
-      length: n,
-      ...(onChunk ? { chunkSize: chunk, onChunk: (c: Float32Array[], f: number) => onChunk(c[0], at + f) } : {}),
-    });
-    samples.set(r.samples[0], done);
-    state = r.state;
-    from = { state };
-    done += n;
-    if (done < req.length) await new Promise((resolve) => setImmediate(resolve));
-  }
-  return { samples, state };
-}
-

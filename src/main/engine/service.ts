@@ -26,6 +26,7 @@ function summarise(name: string, s: StoredSpec, history: EpochRecord[] = []): Mo
   return {
     name,
     status: s.status,
+    family: s.model.family,
     type: s.model.type,
     units: s.model.units,
     window: s.train.window,

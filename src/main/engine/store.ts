@@ -9,7 +9,6 @@ import {
   metricsSchema,
   TRAIN_OUTCOMES,
   MODEL_STATUSES,
-  modelSpecSchema,
   normalisationSchema,
   signalSourceSchema,
   trainConfigSchema,
@@ -17,6 +16,7 @@ import {
   type EpochRecord,
 } from '../../shared/contract';
 import { LabError } from '../../shared/errors';
+import { familySpecSchema } from './families';
 
 export const MODEL_FORMAT = 'sequence-lab-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -26,7 +26,8 @@ export const storedSpecSchema = z.object({
   version: z.literal(MODEL_FORMAT_VERSION),
   /** 'checkpoint': saved at an epoch end of a run still going or interrupted; 'complete': training ended. */
   status: z.enum(MODEL_STATUSES),
-  model: modelSpecSchema,
+  /** Validated by its family's schema; a spec without `family` (from before families) is regression's. */
+  model: familySpecSchema,
   train: trainConfigSchema,
   source: signalSourceSchema,
   normalisation: normalisationSchema,

@@ -1,12 +1,12 @@
-// The training loop: Adam on next-sample MSE, with progress events, cancellation at a batch
-// boundary, rollback on a non-finite loss, epoch-end checkpoints and optional early stopping.
+// The training loop: Adam on a model family's loss (families/family.ts), with progress events,
+// cancellation at a batch boundary, rollback on a non-finite loss, epoch-end checkpoints and
+// optional early stopping. It knows no family: the objective says what a batch's loss is.
 import * as tf from '@tensorflow/tfjs';
 import type { EpochRecord, TrainConfig, TrainEvent, TrainOutcome } from '../../shared/contract';
-import type { WindowDataset } from './dataset';
-import { fusedRecurrentPredict, fusedPredictWindows, wasmCapable } from './fused-recurrent';
-import { predictWindows, readWeights } from './recurrent-step';
 import type { CellType } from '../../shared/packed-state';
-import { LabError } from '../../shared/errors';
+import type { FamilyDataset, TrainingObjective } from './families/family';
+import { regressionObjective } from './families/regression/objective';
+import type { WindowDataset } from './dataset';
 import type { NamedTensor } from './store';
 
 /** Dev loss during training is measured on at most this many windows (the full dev split at the end). */
@@ -22,8 +22,15 @@ export interface CheckpointContext {
 
 export interface TrainerOptions {
   model: tf.LayersModel;
-  cell: CellType;
-  dataset: WindowDataset;
+  /** The windows to train on, as the model's family frames them. */
+  dataset: FamilyDataset;
+  /** The loss and its dev measure, from the model's family (`family.objective(...)`). */
+  objective?: TrainingObjective;
+  /**
+   * Without `objective`: the cell of a regression model (the next-sample MSE of
+   * families/regression), with `forward` choosing its implementation and `dataset` a WindowDataset.
+   */
+  cell?: CellType;
   config: TrainConfig;
   /** Epochs already done (when resuming). */
   startEpoch?: number;
@@ -31,7 +38,7 @@ export interface TrainerOptions {
   optimizerWeights?: NamedTensor[] | null;
   /** Earlier epochs' records (when resuming). */
   history?: EpochRecord[];
-  /** 'fused': the whole LSTM stack in one op (lstm.wasm); 'layers': tfjs-layers' own LSTM. */
+  /** Without `objective`: 'fused', the whole LSTM stack in one op (lstm.wasm); 'layers', tfjs-layers' own LSTM. */
   forward?: 'fused' | 'layers';
   /** Multiplies losses so that they are reported in signal units (scale² of the normalisation). */
   lossScale?: number;
@@ -63,60 +70,6 @@ export function learningRateAt(cfg: TrainConfig, progress: number): number {
   return cfg.finalLearningRate + 0.5 * (cfg.learningRate - cfg.finalLearningRate) * (1 + Math.cos(Math.PI * p));
 }
 
-/** Windows predicted between two yields to the event loop while measuring a model's error. */
-export const EVAL_CHUNK_WINDOWS = 4096;
-
-/** Recurrent steps run to measure models (tests check that evaluation cost does not grow with a recording). */
-export const evaluationSteps = { count: 0 };
-
-export interface ErrorStats {
-  /** Mean squared error in network units. */
-  mse: number;
-  /** Half-width of the 95 % confidence interval of `mse` (normal approximation over the windows). */
-  ci95: number;
-  windows: number;
-}
-
-export interface MeasureOptions {
-  /** Stops with a `cancelled` error at the next chunk. */
-  signal?: AbortSignal;
-  /** Windows done so far, after each chunk. */
-  onProgress?: (done: number) => void;
-}
-
-/**
- * The model's squared error on the windows at `starts`, in network units. Runs in chunks that yield
- * to the event loop (other requests are served meanwhile) and honours cancellation between them.
- */
-export async function modelErrors(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, o: MeasureOptions = {}): Promise<ErrorStats> {
-  const w = await readWeights(model, cell);
-  const fused = wasmCapable(w);
-  let s = 0;
-  let s2 = 0;
-  for (let from = 0; from < starts.length; from += EVAL_CHUNK_WINDOWS) {
-    if (o.signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
-    const part = starts.subarray(from, from + EVAL_CHUNK_WINDOWS);
-    const pred = fused ? fusedPredictWindows(w, dataset.signal, part, dataset.window) : predictWindows(w, dataset.signal, part, dataset.window);
-    evaluationSteps.count += part.length * dataset.window;
-    for (let i = 0; i < part.length; i++) {
-      const e = pred[i] - dataset.signal[part[i] + dataset.window];
-      s += e * e;
-      s2 += e * e * e * e;
-    }
-    o.onProgress?.(from + part.length);
-    if (from + EVAL_CHUNK_WINDOWS < starts.length) await new Promise((r) => setImmediate(r));
-  }
-  const n = starts.length;
-  const mse = s / n;
-  const variance = Math.max(0, s2 / n - mse * mse);
-  return { mse, ci95: n > 1 ? 1.96 * Math.sqrt(variance / (n - 1)) : NaN, windows: n };
-}
-
-/** Mean squared error of the model on the windows at `starts`, in network units (see modelErrors). */
-export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, signal?: AbortSignal): Promise<number> {
-  return (await modelErrors(model, cell, dataset, starts, { signal })).mse;
-}
-
 function snapshot(vars: tf.Variable[]): tf.Tensor[] {
   return vars.map((v) => tf.clone(v));
 }
@@ -133,15 +86,14 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {}
 
   async run(): Promise<TrainResult> {
-    const { model, dataset, config: cfg, cell } = this.o;
+    const { model, dataset, config: cfg } = this.o;
+    const objective = this.o.objective ?? regressionObjective(model, this.o.cell ?? 'lstm', dataset as WindowDataset, this.o.forward ?? 'layers');
     const emit = this.o.onEvent ?? (() => {});
     const scale = this.o.lossScale ?? 1;
     const history: EpochRecord[] = [...(this.o.history ?? [])];
     const startEpoch = this.o.startEpoch ?? 0;
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const optimizer = tf.train.adam(cfg.learningRate);
-    const forward = (x: tf.Tensor3D): tf.Tensor =>
-      this.o.forward === 'fused' ? fusedRecurrentPredict(model, x) : (model.apply(x, { training: true }) as tf.Tensor);
     if (this.o.optimizerWeights && this.o.optimizerWeights.length) await optimizer.setWeights(this.o.optimizerWeights);
 
     const trainPerEpoch = cfg.maxTrainWindows > 0 ? Math.min(cfg.maxTrainWindows, dataset.splits.train.length) : dataset.splits.train.length;
@@ -176,7 +128,7 @@ export class Trainer {
           (optimizer as unknown as { learningRate: number }).learningRate = lr;
           const pending = snapshot(vars);
           const { x, y } = dataset.batch(order, b * cfg.batchSize, cfg.batchSize);
-          const lossT = optimizer.minimize(() => tf.losses.meanSquaredError(y, forward(x)) as tf.Scalar, true, vars);
+          const lossT = optimizer.minimize(() => objective.loss(x, y), true, vars);
           tf.dispose([x, y]);
           const loss = (await lossT!.data())[0];
           lossT!.dispose();
@@ -201,7 +153,7 @@ export class Trainer {
           emit({ type: 'batch', epoch, batch: b + 1, batches: batchesPerEpoch, loss: loss * scale, seqPerSecond, etaSeconds: (remaining + evalCost) / seqPerSecond });
         }
         const trainLoss = (lossSum / Math.max(1, lossCount)) * scale;
-        const devLoss = (await modelMse(model, cell, dataset, devStarts)) * scale;
+        const devLoss = (await objective.measure(devStarts)) * scale;
         const seconds = (performance.now() - tEpoch) / 1000;
         history.push({ epoch, trainLoss, devLoss, learningRate: lr, seconds });
         epochsDone = epoch;

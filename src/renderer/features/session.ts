@@ -2,7 +2,7 @@
 // signal, the form as typed, the model shown, the generation settings and the runs compared.
 // A stored value that does not parse is ignored, never trusted: it is only a convenience.
 import { z } from 'zod';
-import { DEFAULT_GENERATE_LENGTH, DEFAULT_PRIME } from '../../shared/contract';
+import { DEFAULT_FAMILY, DEFAULT_GENERATE_LENGTH, DEFAULT_PRIME, MODEL_FAMILIES, type ModelFamilyName } from '../../shared/contract';
 import { defaultTrainForm, type TrainForm } from './training/train-form';
 
 const KEY = 'sequence-lab.session.v1';
@@ -17,6 +17,8 @@ export interface PresetSettings {
 const formSchema = z.object({
   name: z.string(),
   autoName: z.boolean(),
+  /** Absent from sessions saved before families: the default family. */
+  family: z.custom<ModelFamilyName>((v) => (MODEL_FAMILIES as readonly unknown[]).includes(v)).default(DEFAULT_FAMILY),
   type: z.enum(['lstm', 'gru']),
   units: z.string(),
   window: z.string(),

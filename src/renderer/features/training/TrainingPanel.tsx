@@ -2,6 +2,7 @@
 // a live loss chart on an epoch axis with the references drawn in, and the result as a verdict:
 // each metric as a ratio to the noise floor, persistence and linear prediction.
 import { useMemo, useState } from 'react';
+import { FAMILY_LABELS, MODEL_FAMILIES, type ModelFamilyName } from '../../../shared/contract';
 import type { EventPayload, ModelSummary } from '../../../shared/protocol';
 import { LineChart, formatValue, type ReferenceLine } from '../../components/LineChart';
 import { TextField } from '../../components/Field';
@@ -163,6 +164,16 @@ export function TrainingPanel(props: TrainingPanelProps) {
           error={checked.errors.name}
           testId="model-name"
         />
+        <label>
+          family
+          <select data-testid="family" value={form.family} onChange={(e) => set('family', e.target.value as ModelFamilyName)}>
+            {MODEL_FAMILIES.map((f) => (
+              <option key={f} value={f}>
+                {FAMILY_LABELS[f]}
+              </option>
+            ))}
+          </select>
+        </label>
         <label>
           cell
           <select data-testid="cell" value={form.type} onChange={(e) => set('type', e.target.value as Cell)}>

@@ -6,6 +6,7 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CELL,
   DEFAULT_EPOCH_WINDOWS,
+  DEFAULT_FAMILY,
   DEFAULT_EPOCHS,
   DEFAULT_LEARNING_RATE,
   DEFAULT_SEED,
@@ -14,6 +15,7 @@ import {
   DEFAULT_WINDOW,
   modelSpecSchema,
   trainConfigSchema,
+  type ModelFamilyName,
   type ModelSpecInput,
   type TrainConfig,
 } from '../../../shared/contract';
@@ -26,6 +28,8 @@ export interface TrainForm {
   /** The run's name as typed; ignored while `autoName` is true (the suggested name is used). */
   name: string;
   autoName: boolean;
+  /** The model family (families/model-spec.ts); the form's other model fields are the recurrent stack's. */
+  family: ModelFamilyName;
   type: Cell;
   units: string;
   window: string;
@@ -56,6 +60,7 @@ export function defaultTrainForm(): TrainForm {
   return {
     name: '',
     autoName: true,
+    family: DEFAULT_FAMILY,
     type: DEFAULT_CELL,
     units: DEFAULT_UNITS.join(','),
     window: String(DEFAULT_WINDOW),
@@ -69,9 +74,10 @@ export function defaultTrainForm(): TrainForm {
 }
 
 /** The form filled from a saved run's settings ("Duplicate run"); the name is a fresh one. */
-export function formFromSettings(model: { type: Cell; units: number[] }, train: TrainConfig): TrainForm {
+export function formFromSettings(model: { family?: ModelFamilyName; type: Cell; units: number[] }, train: TrainConfig): TrainForm {
   return {
     ...defaultTrainForm(),
+    family: model.family ?? DEFAULT_FAMILY,
     type: model.type,
     units: model.units.join(','),
     window: String(train.window),
@@ -145,7 +151,7 @@ export function validateTrainForm(form: TrainForm, name: string): ValidatedForm 
   const c = trainConfigSchema.partial().safeParse(config);
   if (!c.success) for (const issue of c.error.issues) errors[issue.path[0] as NumericField] ??= describeIssue(issue);
   if (!errors.units) {
-    const m = modelSpecSchema.safeParse({ type: form.type, units });
+    const m = modelSpecSchema.safeParse({ family: form.family, type: form.type, units });
     if (!m.success) {
       const issue = m.error.issues[0];
       errors.units = typeof issue.path[1] === 'number' && units.length > 1 ? `layer ${issue.path[1] + 1} ${describeIssue(issue)}` : describeIssue(issue);
@@ -156,7 +162,7 @@ export function validateTrainForm(form: TrainForm, name: string): ValidatedForm 
 
   return {
     errors,
-    model: { type: form.type, units },
+    model: { family: form.family, type: form.type, units },
     config: config as ValidatedForm['config'],
   };
 }

@@ -1,19 +1,20 @@
-// Builds the recurrent network from a spec. Pure: the CLI, the desktop host and tests share it.
+// Builds the regression family's network from a spec. Pure: the CLI, the desktop host and tests share it.
 import * as tf from '@tensorflow/tfjs';
-import { orthogonalMatrix } from './orthogonal';
-import { modelSpecSchema, parseOrThrow, type ModelSpec, type ModelSpecInput } from '../../shared/contract';
+import type { z } from 'zod';
+import { orthogonalMatrix } from '../../orthogonal';
+import { parseOrThrow, regressionSpecSchema, type RegressionSpec } from '../../../../shared/contract';
 
 /** Validates a spec and fills its defaults; throws `bad_argument` naming the bad value. */
-export function parseModelSpec(input: ModelSpecInput | unknown): ModelSpec {
-  return parseOrThrow(modelSpecSchema, input ?? {}, 'model spec');
+function parseRegressionSpec(input: unknown): RegressionSpec {
+  return parseOrThrow(regressionSpecSchema, input ?? {}, 'model spec');
 }
 
 /**
  * Stacked recurrent layers and a linear head of one unit.
  * Input `[batch, time, 1]` (any time length), output `[batch, 1]`: the next sample after the window.
  */
-export function buildModel(input: ModelSpecInput, seed?: number): tf.LayersModel {
-  const spec = parseModelSpec(input);
+export function buildModel(input: z.input<typeof regressionSpecSchema>, seed?: number): tf.LayersModel {
+  const spec = parseRegressionSpec(input);
   let model!: tf.Sequential;
   // tfjs-layers' unitForgetBias initializer leaks its intermediate tensors; the tidy frees them
   // (variables outlive a tidy).
@@ -29,7 +30,7 @@ export function buildModel(input: ModelSpecInput, seed?: number): tf.LayersModel
  * (same seed, equal within 1e-6), computed fast: see orthogonal.ts. The layers are built with zero
  * recurrent kernels so that neither building nor loading a saved model runs tfjs's slow QR.
  */
-function initRecurrentKernels(model: tf.Sequential, spec: ModelSpec, seed: number | undefined): void {
+function initRecurrentKernels(model: tf.Sequential, spec: RegressionSpec, seed: number | undefined): void {
   spec.units.forEach((_, i) => {
     const layer = model.layers[i];
     const [kernel, recurrent, ...rest] = layer.getWeights();
@@ -37,7 +38,7 @@ function initRecurrentKernels(model: tf.Sequential, spec: ModelSpec, seed: numbe
   });
 }
 
-function addLayers(spec: ModelSpec, seed: number | undefined): tf.Sequential {
+function addLayers(spec: RegressionSpec, seed: number | undefined): tf.Sequential {
   const model = tf.sequential();
   spec.units.forEach((units, i) => {
     const common = {

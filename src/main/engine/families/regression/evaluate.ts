@@ -1,11 +1,67 @@
 // Test metrics beside the references a user needs to judge them: the noise floor, the persistence
 // guess (next = current) and a least-squares linear AR predictor fitted on the train split.
 import type * as tf from '@tensorflow/tfjs';
-import type { Metrics } from '../../shared/contract';
-import { fitLinearPredictor, linearPredictorMse, persistenceMse } from '../../shared/dsp/linear-predictor';
-import type { CellType } from '../../shared/packed-state';
-import type { WindowDataset } from './dataset';
-import { modelErrors } from './trainer';
+import type { Metrics } from '../../../../shared/contract';
+import { fitLinearPredictor, linearPredictorMse, persistenceMse } from '../../../../shared/dsp/linear-predictor';
+import type { CellType } from '../../../../shared/packed-state';
+import type { WindowDataset } from '../../dataset';
+import { LabError } from '../../../../shared/errors';
+import { fusedPredictWindows, wasmCapable } from '../../fused-recurrent';
+import { predictWindows, readWeights } from '../../recurrent-step';
+
+/** Windows predicted between two yields to the event loop while measuring a model's error. */
+export const EVAL_CHUNK_WINDOWS = 4096;
+
+/** Recurrent steps run to measure models (tests check that evaluation cost does not grow with a recording). */
+export const evaluationSteps = { count: 0 };
+
+export interface ErrorStats {
+  /** Mean squared error in network units. */
+  mse: number;
+  /** Half-width of the 95 % confidence interval of `mse` (normal approximation over the windows). */
+  ci95: number;
+  windows: number;
+}
+
+export interface MeasureOptions {
+  /** Stops with a `cancelled` error at the next chunk. */
+  signal?: AbortSignal;
+  /** Windows done so far, after each chunk. */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * The model's squared error on the windows at `starts`, in network units. Runs in chunks that yield
+ * to the event loop (other requests are served meanwhile) and honours cancellation between them.
+ */
+export async function modelErrors(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, o: MeasureOptions = {}): Promise<ErrorStats> {
+  const w = await readWeights(model, cell);
+  const fused = wasmCapable(w);
+  let s = 0;
+  let s2 = 0;
+  for (let from = 0; from < starts.length; from += EVAL_CHUNK_WINDOWS) {
+    if (o.signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
+    const part = starts.subarray(from, from + EVAL_CHUNK_WINDOWS);
+    const pred = fused ? fusedPredictWindows(w, dataset.signal, part, dataset.window) : predictWindows(w, dataset.signal, part, dataset.window);
+    evaluationSteps.count += part.length * dataset.window;
+    for (let i = 0; i < part.length; i++) {
+      const e = pred[i] - dataset.signal[part[i] + dataset.window];
+      s += e * e;
+      s2 += e * e * e * e;
+    }
+    o.onProgress?.(from + part.length);
+    if (from + EVAL_CHUNK_WINDOWS < starts.length) await new Promise((r) => setImmediate(r));
+  }
+  const n = starts.length;
+  const mse = s / n;
+  const variance = Math.max(0, s2 / n - mse * mse);
+  return { mse, ci95: n > 1 ? 1.96 * Math.sqrt(variance / (n - 1)) : NaN, windows: n };
+}
+
+/** Mean squared error of the model on the windows at `starts`, in network units (see modelErrors). */
+export async function modelMse(model: tf.LayersModel, cell: CellType, dataset: WindowDataset, starts: Int32Array, signal?: AbortSignal): Promise<number> {
+  return (await modelErrors(model, cell, dataset, starts, { signal })).mse;
+}
 
 /** Highest AR order fitted; the normal equations grow with its square. */
 export const MAX_AR_ORDER = 32;

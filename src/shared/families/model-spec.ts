@@ -1,0 +1,59 @@
+// Model specs, one schema per family, discriminated on `family` (as Magenta.js's specs are on
+// `type`). Shared so that the UI validates a spec before sending it and the engine where it
+// receives it. Every family is a stack of recurrent layers (the part below, which the budget, the
+// fused kernels and the models list read); what a family adds beside it is its own.
+import { z } from 'zod';
+
+/** Default layer sizes: the notebook's 3 stacked LSTM layers of 16 units. */
+export const DEFAULT_UNITS = [16, 16, 16];
+/**
+ * Largest recurrent layer. 1024 units build in about 5 s (orthogonal.ts) and hold 4 M weights per
+ * layer; a bigger layer would train at a few sequences per second on a CPU.
+ */
+export const MAX_UNITS = 1024;
+export const MAX_LAYERS = 16;
+/** Default input dropout between recurrent layers (0 = off, as in the notebook). */
+export const DEFAULT_DROPOUT = 0;
+export const DEFAULT_CELL = 'lstm';
+/** The family of a spec that names none: every model folder written before families existed. */
+export const DEFAULT_FAMILY = 'regression';
+
+/** Recurrent cells. */
+export const cellTypeSchema = z.enum(['lstm', 'gru']);
+
+/** The recurrent stack every family is built on; a family's schema spreads this shape. */
+export const recurrentStackShape = {
+  /** Recurrent cell: 'lstm' or 'gru'. Gates use sigmoid (not tfjs's hardSigmoid) to match Keras and PyTorch. */
+  type: cellTypeSchema.default(DEFAULT_CELL),
+  /** Units of each stacked recurrent layer, bottom first. */
+  units: z.array(z.number().int().min(1).max(MAX_UNITS)).min(1).max(MAX_LAYERS).default(DEFAULT_UNITS),
+  /** Dropout on each recurrent layer's inputs while training, in [0, 1). */
+  dropout: z.number().min(0).lt(1).default(DEFAULT_DROPOUT),
+};
+
+/**
+ * 'regression': the next sample from a window of samples, one input channel and a linear head of one
+ * unit, trained on MSE (the notebook's model). `family` may be left out: it defaults to regression,
+ * so that specs stored before families existed read as what they are.
+ */
+export const regressionSpecSchema = z.object({
+  family: z.literal('regression').default('regression'),
+  ...recurrentStackShape,
+});
+export type RegressionSpec = z.output<typeof regressionSpecSchema>;
+
+/** Every family's spec. A new family adds its schema here and its folder under src/main/engine/families. */
+export const modelSpecSchema = z.discriminatedUnion('family', [regressionSpecSchema]);
+export type ModelSpecInput = z.input<typeof modelSpecSchema>;
+export type ModelSpec = z.output<typeof modelSpecSchema>;
+export type ModelFamilyName = ModelSpec['family'];
+/**
+ * A spec as a request carries it: any family's fields, each optional; the engine fills the defaults
+ * (by the family's schema) where it receives the request.
+ */
+export const modelSpecArgsSchema = z.discriminatedUnion('family', [regressionSpecSchema.partial()]);
+
+/** The families a user can choose, in the order the UI lists them. */
+export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression'];
+/** What each family is called in the UI and the CLI's help. */
+export const FAMILY_LABELS: Record<ModelFamilyName, string> = { regression: 'regression (next value, MSE)' };
