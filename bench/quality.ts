@@ -15,6 +15,7 @@ if (!dir) {
   const r = await train({
     source: { kind: 'preset', name: 'sine' },
     out: dir,
+    overwrite: true, // this script's own output folder, retrained on each run
     backend: values.backend ?? null,
     config: { ...(values.epochs ? { epochs: Number(values.epochs) } : {}), ...(values.seed ? { seed: Number(values.seed) } : {}) },
     onEvent: (e) => {
