@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { generateFromFolder, train, evaluateFolder } from '../src/main/engine/engine';
 import { dominantFrequency, rms } from '../src/shared/dsp/spectrum';
+import { regressionMetrics } from '../src/shared/contract';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' } } });
 let dir = values.model;
@@ -24,7 +25,9 @@ if (!dir) {
   });
   seconds = r.seconds;
 }
-const { metrics, backend } = await evaluateFolder(dir, values.backend ?? null);
+const { metrics: any, backend } = await evaluateFolder(dir, values.backend ?? null);
+const metrics = regressionMetrics(any);
+if (!metrics) throw new Error('bench/quality.ts measures a regression model');
 const g = await generateFromFolder({ dir, prime: 50, length: 1000 });
 const f = dominantFrequency(g.samples);
 const a = rms(g.samples);

@@ -22,6 +22,13 @@ import {
   DEFAULT_WINDOW,
   MAX_GENERATE_LENGTH,
   MAX_UNITS,
+  type Metrics,
+  type ModelSpecInput,
+  AUDIO_SAMPLE_RATE,
+  DEFAULT_CATEGORICAL_UNITS,
+  FAMILY_TRAIN_DEFAULTS,
+  MIN_MODEL_RATE,
+  MAX_MODEL_RATE,
   type SignalSource,
   type TrainConfigInput,
   type TrainEvent,
@@ -61,6 +68,10 @@ train options:
   --family NAME        model family: ${MODEL_FAMILIES.join(', ')} (${DEFAULT_FAMILY})
   --cell lstm|gru      (${DEFAULT_CELL})         --units A,B,C     (${DEFAULT_UNITS.join(',')}; at most ${MAX_UNITS} each)
   --dropout X          (${DEFAULT_DROPOUT})            --split shuffled|blocked (${DEFAULT_SPLIT})
+  --rate HZ            model sample rate of a --wav recording (${AUDIO_SAMPLE_RATE}, never above the file's)
+  categorical family (the default for --wav: a μ-law sample RNN, ${DEFAULT_CATEGORICAL_UNITS.join('x')} GRU; window, batch, lr and epochs
+  default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
+  --levels N           μ-law levels (256)      --pre-emphasis A  (0.85; 0 = off)      --burn-in N  (32)
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)
@@ -71,6 +82,8 @@ generate options:
   --plot FILE.svg      primed, generated and true samples
   --state-in FILE      continue from a packed state (.f32) instead of priming
   --state-out FILE     write the packed state after the last sample (.f32)
+  --temperature T      categorical sampling: below 1 sharper, above 1 noisier, 0 = most likely level (1)
+  --seed S             categorical sampling seed (1); a --state-in carries its own
 serve options:
   --new-token          forget the kept token (serve.json beside the models folder) and make a new one
 common options:
@@ -174,6 +187,10 @@ async function cmdTrain(argv: string[]): Promise<number> {
     cell: { type: 'string' },
     units: { type: 'string' },
     dropout: { type: 'string' },
+    levels: { type: 'string' },
+    'pre-emphasis': { type: 'string' },
+    'burn-in': { type: 'string' },
+    rate: { type: 'string' },
     split: { type: 'string' },
     patience: { type: 'string' },
     'max-train-windows': { type: 'string' },
@@ -205,7 +222,13 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...(str(v, 'cell') ? { type: str(v, 'cell') as 'lstm' } : {}),
     ...(list(v, 'units') ? { units: list(v, 'units') } : {}),
     ...(num(v, 'dropout', false) !== undefined ? { dropout: num(v, 'dropout', false) } : {}),
-  };
+    ...(num(v, 'levels', true) !== undefined ? { levels: num(v, 'levels', true) } : {}),
+    ...(num(v, 'pre-emphasis', false) !== undefined ? { preEmphasis: num(v, 'pre-emphasis', false) } : {}),
+    ...(num(v, 'burn-in', true) !== undefined ? { burnIn: num(v, 'burn-in', true) } : {}),
+  } as ModelSpecInput;
+  const rate = num(v, 'rate', true);
+  if (rate !== undefined && !wav) throw new LabError('bad_argument', '--rate sets the model sample rate of a --wav recording');
+  if (rate !== undefined && (rate < MIN_MODEL_RATE || rate > MAX_MODEL_RATE)) throw new LabError('bad_argument', `--rate expects a sample rate from ${MIN_MODEL_RATE} to ${MAX_MODEL_RATE} Hz, got ${rate}`);
   if (v.resume) {
     const extra = Object.keys(config).filter((k) => k !== 'epochs');
     if (extra.length || Object.keys(model).length) throw new LabError('bad_argument', '--resume keeps the saved settings; only --epochs may change');
@@ -216,7 +239,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const source: SignalSource | undefined = preset
     ? { kind: 'preset', name: preset, ...(samples !== undefined ? { signal: { ...PRESETS[preset].signal, length: samples } as Extract<SignalSource, { kind: 'preset' }>['signal'] } : {}) }
     : wav
-      ? { kind: 'wav', path: wav, sampleRate: 1 }
+      ? { kind: 'wav', path: wav, sampleRate: 1, ...(rate !== undefined ? { rate } : {}) }
       : undefined;
 
   const controller = new AbortController();
@@ -250,11 +273,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
       process.stdout.write(
         [
           `${report.outcome} after ${report.epochsDone} epochs on ${report.backend} in ${report.seconds.toFixed(1)} s; model in ${out}`,
-          `  test MSE        ${fmt(m.test_mse)}${m.test_mse_ci95 !== undefined ? ` ± ${fmt(m.test_mse_ci95, 2)} (95 %, ${m.eval_windows?.toLocaleString('en-US')} windows)` : ''}`,
-          `  dev MSE         ${fmt(m.dev_mse)}`,
-          `  noise floor     ${fmt(m.noise_floor)}`,
-          `  persistence     ${fmt(m.persistence_mse)}`,
-          `  linear AR(${m.ar_order})   ${fmt(m.ar_mse)}`,
+          ...metricsLines(m).map((l) => `  ${l}`),
         ].join('\n') + '\n',
       );
     }
@@ -269,6 +288,26 @@ async function cmdTrain(argv: string[]): Promise<number> {
   }
 }
 
+/** A model's test metrics beside its family's references, one per line. */
+function metricsLines(m: Metrics): string[] {
+  if ('family' in m) {
+    return [
+      `test NLL        ${m.test_bits.toFixed(3)} ± ${m.test_bits_ci95.toFixed(3)} bits/sample (95 %, ${m.eval_predictions.toLocaleString('en-US')} predictions)`,
+      `dev NLL         ${m.dev_bits.toFixed(3)} bits/sample`,
+      `linear pred.(${m.lpc_order}) ${m.lpc_bits.toFixed(3)} bits/sample (Laplace residual)`,
+      `unigram         ${m.unigram_bits.toFixed(3)} bits/sample`,
+      `uniform         ${m.uniform_bits.toFixed(3)} bits/sample`,
+    ];
+  }
+  return [
+    `test MSE        ${fmt(m.test_mse)}${m.test_mse_ci95 !== undefined ? ` ± ${fmt(m.test_mse_ci95, 2)} (95 %, ${m.eval_windows?.toLocaleString('en-US')} windows)` : ''}`,
+    `dev MSE         ${fmt(m.dev_mse)}`,
+    `noise floor     ${fmt(m.noise_floor)}`,
+    `persistence     ${fmt(m.persistence_mse)}`,
+    `linear AR(${m.ar_order})   ${fmt(m.ar_mse)}`,
+  ];
+}
+
 function parseImpl(v: string | undefined): 'auto' | 'fused' | 'layers' {
   if (v === undefined || v === 'auto' || v === 'fused' || v === 'layers') return v ?? 'auto';
   throw new LabError('bad_argument', `--impl expects auto, fused or layers, got "${v}"`);
@@ -281,9 +320,7 @@ async function cmdEval(argv: string[]): Promise<number> {
   const m = r.metrics;
   if (v.json) process.stdout.write(JSON.stringify({ ...m, backend: r.backend, epochs: r.spec.epochsDone, model: required(v, 'model') }) + '\n');
   else {
-    process.stdout.write(
-      `test MSE ${fmt(m.test_mse)}   dev MSE ${fmt(m.dev_mse)}   noise floor ${fmt(m.noise_floor)}   persistence ${fmt(m.persistence_mse)}   linear AR(${m.ar_order}) ${fmt(m.ar_mse)}\n`,
-    );
+    process.stdout.write(metricsLines(m).join('\n') + '\n');
   }
   return 0;
 }
@@ -310,6 +347,8 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     plot: { type: 'string' },
     'state-in': { type: 'string' },
     'state-out': { type: 'string' },
+    temperature: { type: 'string' },
+    seed: { type: 'string' },
   });
   if (v.help) return usage();
   const dir = required(v, 'model');
@@ -326,6 +365,10 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     offset: num(v, 'offset', true),
     state: stateIn ? await readStateFile(stateIn) : undefined,
     backend: str(v, 'backend') ?? null,
+    sampling: {
+      ...(num(v, 'temperature', false) !== undefined ? { temperature: num(v, 'temperature', false) } : {}),
+      ...(num(v, 'seed', true) !== undefined ? { seed: num(v, 'seed', true) } : {}),
+    },
   });
   // Everything is computed before anything is written; each file is written atomically.
   const wav = encodeWav(r.samples, r.sampleRate);

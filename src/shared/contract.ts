@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { LabError } from './errors';
 import { findPreset, PRESETS, signalSpecSchema } from './signals/generators';
+import type { ModelFamilyName as FamilyName } from './families/model-spec';
 
 // ---- Model spec ---------------------------------------------------------------------------
 
@@ -20,6 +21,9 @@ export {
   modelSpecArgsSchema,
   modelSpecSchema,
   regressionSpecSchema,
+  categoricalSpecSchema,
+  DEFAULT_CATEGORICAL_UNITS,
+  type CategoricalSpec,
   type ModelFamilyName,
   type ModelSpec,
   type ModelSpecInput,
@@ -84,6 +88,24 @@ export const trainConfigSchema = z.object({
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 
+/**
+ * Training settings a family starts from where the request leaves them out (the fields above
+ * otherwise). The categorical family's were measured on 16 kHz recordings on a 2-core machine
+ * (bench/audio-quality.ts): windows of 256 steps after a burn-in, small batches, a higher rate.
+ */
+export const FAMILY_TRAIN_DEFAULTS: Record<FamilyName, Partial<TrainConfigInput>> = {
+  regression: {},
+  categorical: { window: 256, batchSize: 32, learningRate: 0.004, finalLearningRate: 0.0004, epochs: 16, maxTrainWindows: 2048, split: 'blocked', trainFraction: 0.7, devFraction: 0.1 },
+};
+
+/** The family to train on audio (a WAV, the microphone) when the request names none. */
+export const AUDIO_DEFAULT_FAMILY: FamilyName = 'categorical';
+
+/** The model sample rate audio trains at by default: recordings at higher rates are resampled to it. */
+export const AUDIO_SAMPLE_RATE = 16_000;
+export const MIN_MODEL_RATE = 1000;
+export const MAX_MODEL_RATE = 192_000;
+
 /** Where the training samples come from. */
 export const signalSourceSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -91,7 +113,18 @@ export const signalSourceSchema = z.discriminatedUnion('kind', [
     name: z.string().refine((n) => findPreset(n) !== undefined, { message: `unknown preset; expected one of ${Object.keys(PRESETS).join(', ')}` }),
     signal: signalSpecSchema.optional(),
   }),
-  z.object({ kind: z.literal('wav'), path: z.string(), sampleRate: z.number().int().positive() }),
+  z.object({
+    kind: z.literal('wav'),
+    path: z.string(),
+    /** The file's own sample rate (filled in when it is read). */
+    sampleRate: z.number().int().positive(),
+    /**
+     * The model's sample rate: the recording is resampled to it (a windowed-sinc resampler) when the
+     * file's differs. New training runs on audio default to AUDIO_SAMPLE_RATE; absent (folders from
+     * before it existed): the file's own rate.
+     */
+    rate: z.number().int().min(MIN_MODEL_RATE).max(MAX_MODEL_RATE).optional(),
+  }),
 ]);
 export type SignalSource = z.infer<typeof signalSourceSchema>;
 
@@ -124,7 +157,8 @@ export const trainEventSchema = z.discriminatedUnion('type', [
 export type TrainEvent = z.infer<typeof trainEventSchema>;
 
 
-export const metricsSchema = z.object({
+/** A regression model's test metrics (no `family` field: every model before families had these). */
+export const regressionMetricsSchema = z.object({
   test_mse: z.number(),
   dev_mse: z.number(),
   /** Variance of the added noise where the signal is synthetic; null when unknown. */
@@ -137,7 +171,37 @@ export const metricsSchema = z.object({
   /** Half-width of the 95 % confidence interval of test_mse over those windows; absent in older models. */
   test_mse_ci95: z.number().optional(),
 });
+export type RegressionMetrics = z.infer<typeof regressionMetricsSchema>;
+
+/**
+ * A categorical model's held-out negative log-likelihood in bits per sample, beside references a
+ * model must beat: a uniform distribution over the levels (log2 levels), the levels' histogram on the
+ * train split (unigram), and a linear predictor with a Laplace residual, each put through the same
+ * μ-law levels.
+ */
+export const categoricalMetricsSchema = z.object({
+  family: z.literal('categorical'),
+  test_bits: z.number(),
+  dev_bits: z.number(),
+  /** Half-width of the 95 % confidence interval of test_bits over the test predictions. */
+  test_bits_ci95: z.number(),
+  uniform_bits: z.number(),
+  unigram_bits: z.number(),
+  lpc_bits: z.number(),
+  lpc_order: z.number().int(),
+  /** Test predictions the metrics were measured on. */
+  eval_predictions: z.number().int(),
+});
+export type CategoricalMetrics = z.infer<typeof categoricalMetricsSchema>;
+
+/** Test metrics of a model, by family. */
+export const metricsSchema = z.union([categoricalMetricsSchema, regressionMetricsSchema]);
 export type Metrics = z.infer<typeof metricsSchema>;
+
+/** The regression metrics of a model, or null for another family's. */
+export function regressionMetrics(m: Metrics | null | undefined): RegressionMetrics | null {
+  return m && !('family' in m) ? m : null;
+}
 
 /** One line of a model's training-log.jsonl per epoch. */
 export const epochRecordSchema = z.object({ epoch: z.number(), trainLoss: z.number(), devLoss: z.number(), learningRate: z.number(), seconds: z.number() });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import type { Metrics } from '../../src/shared/contract';
+import { regressionMetrics, type Metrics } from '../../src/shared/contract';
 import { LabError } from '../../src/shared/errors';
 import { persistenceMse } from '../../src/shared/dsp/linear-predictor';
 import { WindowDataset } from '../../src/main/engine/dataset';
@@ -141,12 +141,12 @@ describe('model families', () => {
     expect(report.impl).toBe('layers');
     expect(events.filter((e) => e === 'epoch')).toHaveLength(3);
     expect(report.history[2].trainLoss).toBeLessThan(report.history[0].trainLoss);
-    expect(report.metrics!.test_mse).toBeGreaterThan(0);
+    expect(regressionMetrics(report.metrics)!.test_mse).toBeGreaterThan(0);
 
     const stored = await readStoredSpec(dir);
     expect(stored.model).toEqual({ family: 'mean', window: 20 });
     const evaluated = await evaluateFolder(dir);
-    expect(evaluated.metrics.test_mse).toBeCloseTo(report.metrics!.test_mse, 12);
+    expect(regressionMetrics(evaluated.metrics)!.test_mse).toBeCloseTo(regressionMetrics(report.metrics)!.test_mse, 12);
 
     const whole = await generateFromFolder({ dir, length: 50 });
     const first = await generateFromFolder({ dir, length: 20 });

@@ -1,3 +1,4 @@
+import { regressionMetrics } from '../../src/shared/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -27,8 +28,8 @@ describe('model folders and the train/generate cycle', () => {
     expect(numTensors()).toBe(before);
 
     expect(report.outcome).toBe('completed');
-    expect(report.metrics!.noise_floor).toBeCloseTo(0.0004, 10);
-    expect(report.metrics!.persistence_mse).toBeGreaterThan(0);
+    expect(regressionMetrics(report.metrics)!.noise_floor).toBeCloseTo(0.0004, 10);
+    expect(regressionMetrics(report.metrics)!.persistence_mse).toBeGreaterThan(0);
     expect((await fs.readdir(dir)).sort()).toEqual(['model.json', 'optimizer.bin', 'optimizer.json', 'spec.json', 'training-log.jsonl', 'weights.bin']);
     const log = (await fs.readFile(path.join(dir, 'training-log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([1, 2]);
@@ -39,7 +40,7 @@ describe('model folders and the train/generate cycle', () => {
 
     // Loaded back, the model predicts exactly what the trained one did (evaluation is deterministic).
     const again = await evaluateFolder(dir);
-    expect(again.metrics.test_mse).toBe(report.metrics!.test_mse);
+    expect(regressionMetrics(again.metrics)!.test_mse).toBe(regressionMetrics(report.metrics)!.test_mse);
     const folder = await loadModelFolder(dir);
     const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
     expect(json.format).toBe('layers-model');
@@ -115,8 +116,8 @@ describe('model folders and the train/generate cycle', () => {
     for (let i = 0; i < x.length; i++) x[i] += 0.1; // an offset, to check de-normalisation
     await fs.writeFile(wav, encodeWav(x, 8000));
     const dir = path.join(tmp, 'wavmodel');
-    const r = await train({ source: { kind: 'wav', path: wav, sampleRate: 1 }, model: { units: [8] }, config: tiny, out: dir });
-    expect(r.metrics!.noise_floor).toBeNull();
+    const r = await train({ source: { kind: 'wav', path: wav, sampleRate: 1 }, model: { family: 'regression', units: [8] }, config: tiny, out: dir });
+    expect(regressionMetrics(r.metrics)!.noise_floor).toBeNull();
     const g = await generateFromFolder({ dir, length: 50 });
     expect(g.sampleRate).toBe(8000);
     const mean = g.samples.reduce((s, v) => s + v, 0) / g.samples.length;

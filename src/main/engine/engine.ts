@@ -3,6 +3,9 @@
 import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import {
+  AUDIO_DEFAULT_FAMILY,
+  AUDIO_SAMPLE_RATE,
+  FAMILY_TRAIN_DEFAULTS,
   MAX_GENERATE_LENGTH,
   parseOrThrow,
   trainConfigSchema,
@@ -19,6 +22,7 @@ import {
 import { LabError } from '../../shared/errors';
 import { generateCleanSignal, generateSignal, getPreset, noiseFloor, parseSignalSpec, type SignalSpec } from '../../shared/signals/generators';
 import { decodeWav } from '../../shared/signals/wav';
+import { resample } from '../../shared/dsp/resample';
 import { initBackend, type BackendInfo } from './backend';
 import type { FamilyDataset, ModelFamily, SamplingOptions } from './families/family';
 import { familyOf, parseModelSpec } from './families';
@@ -41,7 +45,12 @@ function presetSpec(source: Extract<SignalSource, { kind: 'preset' }>): SignalSp
   return source.signal ?? getPreset(source.name).signal;
 }
 
-export async function loadSignal(source: SignalSource): Promise<LoadedSignal> {
+/**
+ * The samples of a signal source in signal units. A WAV is resampled to its `rate` (the model's) when
+ * that differs from the file's; `defaultRate` fills a missing `rate` (new training runs on audio: at
+ * most AUDIO_SAMPLE_RATE, never upsampled), and the source returned says which was used.
+ */
+export async function loadSignal(source: SignalSource, defaultRate?: number): Promise<LoadedSignal> {
   if (source.kind === 'preset') {
     const spec = presetSpec(source);
     const parsed = parseSignalSpec(spec);
@@ -62,7 +71,15 @@ export async function loadSignal(source: SignalSource): Promise<LoadedSignal> {
     throw new LabError('bad_file', code === 'ENOENT' ? `WAV file ${source.path} does not exist` : `Cannot read ${source.path}: ${(e as Error).message}`);
   }
   const audio = decodeWav(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), source.path);
-  return { source: { ...source, sampleRate: audio.sampleRate }, samples: audio.samples, sampleRate: audio.sampleRate, noiseFloor: null, truth: null };
+  const rate = source.rate ?? (defaultRate ? Math.min(defaultRate, audio.sampleRate) : undefined);
+  const samples = rate && rate !== audio.sampleRate ? resample(audio.samples, audio.sampleRate, rate) : audio.samples;
+  return {
+    source: { ...source, sampleRate: audio.sampleRate, ...(rate ? { rate } : {}) },
+    samples,
+    sampleRate: rate ?? audio.sampleRate,
+    noiseFloor: null,
+    truth: null,
+  };
 }
 
 /** The normalisation the model's family applies to this signal. */
@@ -151,10 +168,12 @@ export async function train(req: TrainRequest): Promise<TrainReport> {
     if ((await checkWritableModelFolder(req.out)) === 'model' && !req.overwrite) {
       throw new LabError('bad_argument', `${req.out} already holds a model; pass --overwrite to replace it, or --resume to continue it`);
     }
-    const modelSpec = parseModelSpec(req.model ?? {});
-    const train = parseOrThrow(trainConfigSchema, req.config ?? {}, 'training settings');
+    // Audio trains with the audio family unless the request names one; each family starts from its own training defaults.
+    const audio = req.source.kind === 'wav';
+    const modelSpec = parseModelSpec(req.model?.family || !audio ? (req.model ?? {}) : { ...req.model, family: AUDIO_DEFAULT_FAMILY });
+    const train = parseOrThrow(trainConfigSchema, { ...FAMILY_TRAIN_DEFAULTS[modelSpec.family], ...(req.config ?? {}) }, 'training settings');
     familyOf(modelSpec).checkBudget(modelSpec, train, chooseImpl(req.impl ?? 'auto', modelSpec, backend.tfBackend)); // before anything is allocated
-    loaded = await loadSignal(req.source);
+    loaded = await loadSignal(req.source, AUDIO_SAMPLE_RATE);
     stored = {
       format: MODEL_FORMAT,
       version: MODEL_FORMAT_VERSION,
@@ -291,6 +310,39 @@ export interface GenerateReport {
   spec: StoredSpec;
 }
 
+/** Seconds of a recording a continuation is primed on by default. */
+export const AUDIO_PRIME_SECONDS = 0.5;
+
+/**
+ * Where a continuation of a recording is primed by default: the `prime` samples with the most energy
+ * from `from` on (the held-out region), never its trailing silence: among starts that leave `length`
+ * samples of the recording after the prime to compare with, where the region has any. When the whole
+ * region is quieter than a tenth of the recording's mean power, the loudest prime anywhere.
+ */
+export function loudestPrimeOffset(x: Float32Array, from: number, prime: number, length: number): number {
+  const search = (start: number) => {
+    const last = x.length - prime;
+    if (start >= last) return { at: Math.max(0, last), power: 0 };
+    const end = last - length >= start ? last - length : last;
+    let energy = 0;
+    for (let i = start; i < start + prime; i++) energy += x[i] * x[i];
+    let best = start;
+    let bestEnergy = energy;
+    for (let s = start + 1; s <= end; s++) {
+      energy += x[s + prime - 1] ** 2 - x[s - 1] ** 2;
+      if (energy > bestEnergy * (1 + 1e-9)) {
+        best = s;
+        bestEnergy = energy;
+      }
+    }
+    return { at: best, power: bestEnergy / prime };
+  };
+  const held = search(from);
+  let total = 0;
+  for (let i = 0; i < x.length; i++) total += x[i] * x[i];
+  return held.power >= (0.1 * total) / Math.max(1, x.length) || from === 0 ? held.at : search(0).at;
+}
+
 export async function generateFromFolder(req: GenerateRequest): Promise<GenerateReport> {
   if (!Number.isInteger(req.length) || req.length < 1 || req.length > MAX_GENERATE_LENGTH) {
     throw new LabError('bad_argument', `Expected length to be an integer from 1 to ${MAX_GENERATE_LENGTH}, but got ${req.length}`);
@@ -309,11 +361,14 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
       return { samples: r.samples, state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
     }
     const loaded = await loadSignal(spec.source);
-    const prime = req.prime ?? spec.train.window * family.framing(spec.model).samplesPerStep;
     const n = loaded.samples.length;
+    const isAudio = spec.source.kind === 'wav';
+    // Audio is primed on half a second by default (a window of steps is a few milliseconds of it).
+    const windowSamples = spec.train.window * family.framing(spec.model).samplesPerStep;
+    const prime = req.prime ?? Math.min(n, isAudio ? Math.max(windowSamples, Math.round(spec.sampleRate * AUDIO_PRIME_SECONDS)) : windowSamples);
     if (!Number.isInteger(prime) || prime < 1 || prime > n) throw new LabError('bad_argument', `Expected prime to be an integer in [1, ${n}], but got ${prime}`);
-    const defaultOffset = Math.min(n - prime, Math.floor(n * (spec.train.trainFraction + spec.train.devFraction)));
-    const offset = req.offset ?? defaultOffset;
+    const testStart = Math.min(n - prime, Math.floor(n * (spec.train.trainFraction + spec.train.devFraction)));
+    const offset = req.offset ?? (isAudio ? loudestPrimeOffset(loaded.samples, testStart, prime, req.length) : testStart);
     if (!Number.isInteger(offset) || offset < 0 || offset + prime > n) throw new LabError('bad_argument', `Expected offset to be an integer in [0, ${n - prime}], but got ${offset}`);
     const primeSamples = loaded.samples.slice(offset, offset + prime);
     const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { prime: [primeSamples] }, req.sampling), stream);

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../shared/contract';
 import type { RecurrentState } from '../../shared/packed-state';
 import type { RecurrentWeights } from './recurrent-step';
-import { LstmShard, type ShardGrads, type ShardLayer } from './native/lstm-shard.js';
+import { LstmShard, type HeadGrads, type ShardGrads, type ShardLayer } from './native/lstm-shard.js';
 
 const WASM_URL = new URL('./native/lstm.wasm', import.meta.url);
 const WORKER_URL = new URL('./native/lstm-worker.js', import.meta.url);
@@ -205,6 +205,95 @@ export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 
     return { value, gradFunc };
   });
   return op(x, ...weights) as tf.Tensor2D;
+}
+
+/**
+ * A recurrent stack with a dense softmax head over every step, as one op: the mean cross-entropy in nats
+ * of the predictions at steps `burn .. T-1` against `targets` (row-major `[B, T]` levels). x `[B, T, I]`;
+ * weights: per layer (kernel, recurrent, bias), then the head's kernel `[U_top, V]` and bias `[V]`.
+ * Forward, softmax, the head's gradient (p - onehot) and backpropagation through time all run in
+ * lstm.wasm, split across the shard pool's threads; no tfjs op runs per time step.
+ * Differentiable with respect to x and every weight.
+ */
+export function fusedCategoricalLoss(x: tf.Tensor3D, targets: Int32Array, burn: number, weights: tf.Tensor[], cell: 'lstm' | 'gru'): tf.Scalar {
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [xt, ...ws] = args.slice(0, -1) as tf.Tensor[];
+    const [B, T, I] = xt.shape;
+    if (targets.length !== B * T) throw new Error(`fused categorical loss: ${targets.length} targets for a batch of ${B} x ${T}`);
+    if (!(burn >= 0 && burn < T)) throw new Error(`fused categorical loss: burn-in ${burn} must be below the window ${T}`);
+    const L = (ws.length - 2) / 3;
+    const p = shardPool();
+    const parts = Math.max(1, Math.min(p.threads, Math.floor(B / MIN_ROWS_PER_THREAD)));
+    const xs = xt.dataSync() as Float32Array;
+    const layers: ShardLayer[] = [];
+    for (let l = 0; l < L; l++) {
+      layers.push({ K: ws[3 * l].dataSync() as Float32Array, R: ws[3 * l + 1].dataSync() as Float32Array, b: ws[3 * l + 2].dataSync() as Float32Array, U: ws[3 * l + 1].shape[0] });
+    }
+    const W = ws[3 * L].dataSync() as Float32Array;
+    const bias = ws[3 * L + 1].dataSync() as Float32Array;
+    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * B) / parts));
+    const part = (i: number) => {
+      const n = bounds[i + 1] - bounds[i];
+      const xOut = new Float32Array(T * n * I);
+      const tOut = new Int32Array(T * n);
+      for (let b = 0; b < n; b++) {
+        const row = bounds[i] + b;
+        for (let t = 0; t < T; t++) {
+          tOut[t * n + b] = targets[row * T + t];
+          for (let k = 0; k < I; k++) xOut[(t * n + b) * I + k] = xs[(row * T + t) * I + k];
+        }
+      }
+      return { T, B: n, layers, x: xOut, targets: tOut, cell, inputs: I, burn, W, bias };
+    };
+    const count = (T - burn) * B;
+    let localLoss = 0;
+    const replies = p.run<{ loss: number }>(
+      bounds.slice(1, -1).map((_, j) => ({ cmd: 'forwardHead', ...part(j + 1) })),
+      () => {
+        const m = part(0);
+        p.local.forward(m.T, m.B, m.layers, m.x, m.cell, m.inputs);
+        localLoss = p.local.headLoss(m.targets, burn, W, bias);
+      },
+    );
+    const value = tf.scalar((localLoss + replies.reduce((s, r) => s + r.loss, 0)) / count);
+    const gradFunc = (dy: tf.Tensor) => {
+      const scale = (dy.dataSync() as Float32Array)[0] / count;
+      let local!: HeadGrads;
+      const remote = p.run<HeadGrads>(
+        bounds.slice(1, -1).map(() => ({ cmd: 'backwardHead', scale })),
+        () => (local = p.local.backwardHead(scale)),
+      );
+      const all = [local, ...remote];
+      const sum = (pick: (g: HeadGrads) => Float32Array) => {
+        const acc = pick(local);
+        for (const r of remote) {
+          const g = pick(r);
+          for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+        }
+        return acc;
+      };
+      const dx = new Float32Array(B * T * I);
+      all.forEach((g, i) => {
+        const n = bounds[i + 1] - bounds[i];
+        for (let b = 0; b < n; b++) {
+          const row = bounds[i] + b;
+          for (let t = 0; t < T; t++) for (let k = 0; k < I; k++) dx[(row * T + t) * I + k] = g.dX[(t * n + b) * I + k];
+        }
+      });
+      const grads: tf.Tensor[] = [tf.tensor3d(dx, [B, T, I])];
+      for (let l = 0; l < L; l++) {
+        grads.push(
+          tf.tensor2d(sum((g) => g.grads[l].dK), ws[3 * l].shape as [number, number]),
+          tf.tensor2d(sum((g) => g.grads[l].dR), ws[3 * l + 1].shape as [number, number]),
+          tf.tensor1d(sum((g) => g.grads[l].db)),
+        );
+      }
+      grads.push(tf.tensor2d(sum((g) => g.dW), ws[3 * L].shape as [number, number]), tf.tensor1d(sum((g) => g.db)));
+      return grads;
+    };
+    return { value, gradFunc };
+  });
+  return op(x, ...weights) as tf.Scalar;
 }
 
 /** The model's output `[batch, 1]` through the fused stack and the dense head. */

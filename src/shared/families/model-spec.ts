@@ -42,8 +42,40 @@ export const regressionSpecSchema = z.object({
 });
 export type RegressionSpec = z.output<typeof regressionSpecSchema>;
 
+/** Output levels of the categorical family's softmax (8-bit μ-law). */
+export const DEFAULT_LEVELS = 256;
+/** The categorical family's default stack: one GRU layer of 128 units (the torch_mulaw_rnn.py reference's size). */
+export const DEFAULT_CATEGORICAL_UNITS = [128];
+
+/**
+ * 'categorical': a μ-law sample RNN (SampleRNN / WaveRNN's idea, one tier). Each step reads the
+ * previous sample's μ-law level as one scaled input (`level / (levels-1) · 2 - 1`) and predicts a
+ * distribution over the next sample's `levels` levels (it reads the last `context` levels, scaled) through a dense softmax head, trained on
+ * cross-entropy at every step of a window. The signal is pre-emphasised (`preEmphasis`) before the
+ * μ-law and de-emphasised after generation. Generation samples with a temperature and a seeded RNG.
+ */
+export const categoricalSpecSchema = z.object({
+  family: z.literal('categorical'),
+  ...recurrentStackShape,
+  type: cellTypeSchema.default('gru'),
+  units: recurrentStackShape.units.default(DEFAULT_CATEGORICAL_UNITS),
+  /** μ-law levels of the input and the softmax: 256 (8-bit) by default; a multiple of 4. */
+  levels: z.number().int().min(4).max(1024).multipleOf(4).default(DEFAULT_LEVELS),
+  /** Pre-emphasis coefficient in [0, 1): 0 = off. LPCNet uses 0.85; it lifts the highs the μ-law would bury in noise. */
+  preEmphasis: z.number().min(0).lt(1).default(0.85),
+  /**
+   * Previous samples each step reads (the newest last): 1 is the classic sample RNN; more hand the
+   * net the recent waveform directly, so it need not hold it in its state to predict the next sample
+   * (each costs 3·units multiply-adds per step in a GRU, a fraction of the recurrent product).
+   */
+  context: z.number().int().min(1).max(64).default(16),
+  /** Steps at the start of each training window whose loss is not counted (the state warms up from zero). */
+  burnIn: z.number().int().min(0).max(4096).default(32),
+});
+export type CategoricalSpec = z.output<typeof categoricalSpecSchema>;
+
 /** Every family's spec. A new family adds its schema here and its folder under src/main/engine/families. */
-export const modelSpecSchema = z.discriminatedUnion('family', [regressionSpecSchema]);
+export const modelSpecSchema = z.discriminatedUnion('family', [regressionSpecSchema, categoricalSpecSchema]);
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 export type ModelFamilyName = ModelSpec['family'];
@@ -51,9 +83,12 @@ export type ModelFamilyName = ModelSpec['family'];
  * A spec as a request carries it: any family's fields, each optional; the engine fills the defaults
  * (by the family's schema) where it receives the request.
  */
-export const modelSpecArgsSchema = z.discriminatedUnion('family', [regressionSpecSchema.partial()]);
+export const modelSpecArgsSchema = z.discriminatedUnion('family', [regressionSpecSchema.partial(), categoricalSpecSchema.partial().required({ family: true })]);
 
 /** The families a user can choose, in the order the UI lists them. */
-export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression'];
+export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression', 'categorical'];
 /** What each family is called in the UI and the CLI's help. */
-export const FAMILY_LABELS: Record<ModelFamilyName, string> = { regression: 'regression (next value, MSE)' };
+export const FAMILY_LABELS: Record<ModelFamilyName, string> = {
+  regression: 'regression (next value, MSE)',
+  categorical: 'categorical (μ-law sample RNN, softmax)',
+};

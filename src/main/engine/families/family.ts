@@ -92,6 +92,8 @@ export interface SamplingOptions {
   temperature?: number;
   /** Seeds the sampler when priming; a packed state carries its own RNG state instead. */
   seed?: number;
+  /** Outcomes less likely than this fraction of the most likely one are never drawn (0 = sample the whole distribution). */
+  cut?: number;
 }
 
 /** Where a stepper starts: priming samples (signal units, one array per stream, equal lengths) or a packed state. */

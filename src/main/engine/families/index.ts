@@ -5,12 +5,16 @@ import { z } from 'zod';
 import { DEFAULT_FAMILY, parseOrThrow, type ModelSpec } from '../../../shared/contract';
 import { LabError } from '../../../shared/errors';
 import type { FamilyDataset, ModelFamily } from './family';
+import { categoricalFamily } from './categorical';
 import { regressionFamily } from './regression';
 
 // Each family is typed by its own spec and dataset; the registry hands them out by the spec's name.
 type AnyFamily = ModelFamily<ModelSpec, FamilyDataset>;
 
-const FAMILIES = new Map<string, AnyFamily>([[regressionFamily.name, regressionFamily as unknown as AnyFamily]]);
+const FAMILIES = new Map<string, AnyFamily>([
+  [regressionFamily.name, regressionFamily as unknown as AnyFamily],
+  [categoricalFamily.name, categoricalFamily as unknown as AnyFamily],
+]);
 
 /** Adds a family (tests add a fake one to prove that the trainer, evaluation, generator and store need no change). */
 export function registerFamily<S extends { family: string }, D extends FamilyDataset>(family: ModelFamily<S, D>): () => void {

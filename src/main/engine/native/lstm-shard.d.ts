@@ -10,6 +10,13 @@ export interface ShardGrads {
   dR: Float32Array;
   db: Float32Array;
 }
+export interface HeadGrads {
+  dW: Float32Array;
+  db: Float32Array;
+  grads: ShardGrads[];
+  /** Gradient w.r.t. the input x, time-major [T, B, inputs]. */
+  dX: Float32Array;
+}
 export interface LstmExports {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
@@ -20,6 +27,13 @@ export interface LstmExports {
   ): void;
   lstm_generate(nLayers: number, desc: number, B: number, headK: number, headBias: number, steps: number, out: number, z: number, y: number): void;
   lstm_feed(nLayers: number, desc: number, B: number, xs: number, steps: number, z: number): void;
+  softmax_xent(M: number, U: number, V: number, H: number, hs: number, tgt: number, W: number, bias: number, P: number): number;
+  softmax_xent_backward(M: number, U: number, V: number, H: number, hs: number, P: number, WT: number, scale: number, dH: number, dhs: number, dW: number, db: number): void;
+  stack_feed(nLayers: number, desc: number, gru: number, B: number, I: number, xs: number, steps: number, z: number): void;
+  cat_generate(
+    nLayers: number, desc: number, gru: number, B: number, I: number, W: number, bias: number, V: number, invTemp: number, cut: number,
+    inScale: number, inOffset: number, steps: number, rng: number, x: number, out: number, z: number, l: number,
+  ): void;
   gru_forward(T: number, B: number, I: number, U: number, X: number, K: number, R: number, bias: number, H: number, A: number): void;
   gru_backward(
     T: number, B: number, I: number, U: number, X: number, KT: number, RT: number, H: number, A: number,
@@ -38,6 +52,9 @@ export class LstmShard {
   /** A view of `floats` values at `ptr`; invalid after the next alloc (memory may grow). */
   f32(ptr: number, floats: number): Float32Array;
   put(data: ArrayLike<number>): number;
-  forward(T: number, B: number, layers: ShardLayer[], x: Float32Array, cell?: 'lstm' | 'gru'): Float32Array;
+  forward(T: number, B: number, layers: ShardLayer[], x: Float32Array, cell?: 'lstm' | 'gru', inputs?: number): Float32Array;
   backward(dy: Float32Array): ShardGrads[];
+  headLoss(targets: Int32Array, burn: number, W: Float32Array, bias: Float32Array): number;
+  rowLosses(targets: Int32Array): Float32Array;
+  backwardHead(scale: number): HeadGrads;
 }

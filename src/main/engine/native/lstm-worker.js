@@ -29,7 +29,13 @@ for (;;) {
   if (m.cmd === 'exit') break;
   let reply;
   try {
-    reply = m.cmd === 'forward' ? { h: shard.forward(m.T, m.B, m.layers, m.x, m.cell) } : { grads: shard.backward(m.dy) };
+    if (m.cmd === 'forward') reply = { h: shard.forward(m.T, m.B, m.layers, m.x, m.cell, m.inputs) };
+    else if (m.cmd === 'backward') reply = { grads: shard.backward(m.dy) };
+    else if (m.cmd === 'forwardHead') {
+      shard.forward(m.T, m.B, m.layers, m.x, m.cell, m.inputs);
+      reply = { loss: shard.headLoss(m.targets, m.burn, m.W, m.bias) };
+    } else if (m.cmd === 'backwardHead') reply = shard.backwardHead(m.scale);
+    else throw new Error(`unknown command ${m.cmd}`);
   } catch (e) {
     reply = { error: String(e && e.message ? e.message : e) };
   }

@@ -301,3 +301,152 @@ void lstm_generate(int nLayers, const int *desc, int B, const float *headK, floa
     for (int b = 0; b < B; b++) stackStep(nLayers, desc, b, y + b, z);
   }
 }
+
+// ---- Categorical (μ-law) models: a softmax head over every step, and sampling generation ----
+
+// Natural log for x > 0 (no libc here): x = m·2^e with m in [√½, √2), log m = 2·atanh(s), s = (m-1)/(m+1),
+// |s| < 0.172, series to s^11: relative error below 1e-7.
+static float logf_(float x) {
+  union { float f; int i; } u = { x };
+  int e = ((u.i >> 23) & 255) - 127;
+  u.i = (u.i & 0x007fffff) | 0x3f800000; // m in [1, 2)
+  float m = u.f;
+  if (m > 1.41421356f) { m *= 0.5f; e += 1; }
+  float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+  float p = 2.0f * s * (1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 * (1.0f / 11))))));
+  return p + (float)e * 0.693147180559945f;
+}
+
+// Logits of one row into l[0..V): bias + h·W, W [U, V]. V a multiple of 4.
+static void logitsRow(int U, int V, const float *h, const float *W, const float *bias, float *l) {
+  for (int n = 0; n < V; n += 4) st(l + n, ld(bias + n));
+  rowTimes(U, V, h, W, V, l, 1);
+}
+
+// Softmax cross-entropy of M rows of hidden states (row m at H + m·hs, U values) through a dense head
+// W [U, V], bias [V], against targets tgt[m] in [0, V). Writes P[m] = softmax - onehot (the gradient of
+// each row's loss w.r.t. its logits) and returns the summed loss in nats.
+float softmax_xent(int M, int U, int V, const float *H, int hs, const int *tgt, const float *W, const float *bias, float *P) {
+  float total = 0;
+  for (int m = 0; m < M; m++) {
+    float *l = P + m * V;
+    logitsRow(U, V, H + m * hs, W, bias, l);
+    f4 mx = ld(l);
+    for (int n = 4; n < V; n += 4) mx = wasm_f32x4_max(mx, ld(l + n));
+    float mmax = wasm_f32x4_extract_lane(mx, 0);
+    for (int k = 1; k < 4; k++) { float v = k == 1 ? wasm_f32x4_extract_lane(mx, 1) : k == 2 ? wasm_f32x4_extract_lane(mx, 2) : wasm_f32x4_extract_lane(mx, 3); if (v > mmax) mmax = v; }
+    int t = tgt[m];
+    float lt = l[t] - mmax;
+    f4 sm = splat(0), mm = splat(mmax);
+    for (int n = 0; n < V; n += 4) { f4 e = exp4(wasm_f32x4_sub(ld(l + n), mm)); st(l + n, e); sm = wasm_f32x4_add(sm, e); }
+    float s = (wasm_f32x4_extract_lane(sm, 0) + wasm_f32x4_extract_lane(sm, 1)) + (wasm_f32x4_extract_lane(sm, 2) + wasm_f32x4_extract_lane(sm, 3));
+    total += logf_(s) - lt; // -log softmax_t = log Σ e^{l - max} - (l_t - max)
+    f4 inv = splat(1.0f / s);
+    for (int n = 0; n < V; n += 4) st(l + n, wasm_f32x4_mul(ld(l + n), inv));
+    l[t] -= 1.0f;
+  }
+  return total;
+}
+
+// Backward of softmax_xent with the loss scaled by `scale`: P *= scale; dH[m] (row m at dH + m·dhs) = P[m]·Wᵀ
+// (WT [V, U]); dW += Hᵀ·P; db += Σ P. dW and db accumulate, so the caller zeroes them.
+void softmax_xent_backward(int M, int U, int V, const float *H, int hs, float *P, const float *WT, float scale, float *dH, int dhs, float *dW, float *db) {
+  f4 sc = splat(scale);
+  for (int m = 0; m < M * V; m += 4) st(P + m, wasm_f32x4_mul(ld(P + m), sc));
+  for (int m = 0; m < M; m++) rowTimes(V, U, P + m * V, WT, U, dH + m * dhs, 0);
+  outerAccumulate(M, U, V, H, hs, P, V, dW, V);
+  for (int m = 0; m < M; m++)
+    for (int n = 0; n < V; n += 4) st(db + n, wasm_f32x4_add(ld(db + n), ld(P + m * V + n)));
+}
+
+// One GRU step for one row, in place on h; a is scratch of 4U.
+static void gruStep(int I, int U, const float *x, float *h, const float *K, const float *R, const float *bias, float *a) {
+  const int G = 3 * U;
+  for (int n = 0; n < G; n += 4) st(a + n, ld(bias + n));
+  rowTimes(I, G, x, K, G, a, 1);
+  rowTimes(U, 2 * U, h, R, G, a, 1);
+  for (int j = 0; j < U; j += 4) {
+    f4 z = sigmoid4(ld(a + j)), r = sigmoid4(ld(a + U + j));
+    st(a + j, z);
+    st(a + 3 * U + j, wasm_f32x4_mul(r, ld(h + j)));
+  }
+  rowTimes(U, U, a + 3 * U, R + 2 * U, G, a + 2 * U, 1);
+  for (int j = 0; j < U; j += 4) {
+    f4 z = ld(a + j), hh = tanh4(ld(a + 2 * U + j));
+    st(h + j, wasm_f32x4_add(wasm_f32x4_mul(z, ld(h + j)), wasm_f32x4_mul(wasm_f32x4_sub(splat(1.0f), z), hh)));
+  }
+}
+
+// One time step of stream b through a stack of LSTM (gru = 0) or GRU (gru = 1) layers; desc as for lstm_generate.
+static void cellStackStep(int nLayers, const int *desc, int gru, int b, const float *x, float *z) {
+  for (int l = 0; l < nLayers; l++) {
+    const int *d = desc + 7 * l;
+    int I = d[0], U = d[1];
+    float *h = (float *)d[5] + b * U;
+    if (gru) gruStep(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
+    else {
+      float *c = (float *)d[6] + b * U;
+      gates(I, U, x, h, (const float *)d[2], (const float *)d[3], (const float *)d[4], z);
+      cell(U, z, c, c, h);
+    }
+    x = h;
+  }
+}
+
+// Feeds inputs xs [steps, B, I] through a stack of LSTM or GRU layers.
+void stack_feed(int nLayers, const int *desc, int gru, int B, int I, const float *xs, int steps, float *z) {
+  for (int s = 0; s < steps; s++)
+    for (int b = 0; b < B; b++) cellStackStep(nLayers, desc, gru, b, xs + (s * B + b) * I, z);
+}
+
+// mulberry32: a 32-bit state, one add and a few multiplies per draw; the state is the caller's, so a
+// packed generation state carries it and a continuation draws the same numbers as an unbroken run.
+static unsigned int nextRandom(unsigned int *state) {
+  unsigned int t = (*state += 0x6D2B79F5u);
+  t = (t ^ (t >> 15)) * (t | 1u);
+  t ^= t + (t ^ (t >> 7)) * (t | 61u);
+  return t ^ (t >> 14);
+}
+
+// Free-running sampling from a categorical head, B streams: each step the stack reads each stream's input
+// row x[b·I .. b·I+I) (its last I inputs, oldest first), the logits of the top layer's h (head W [U, V],
+// bias [V]) are divided by the temperature (invTemp = 1/T; 0 picks the most likely level), one level is
+// drawn per stream with its RNG (rng[b]) and written to out[s·B + b], and the row shifts left by one to
+// take the level's input level·inScale + inOffset. Levels less likely than `cut` times the most likely
+// one are never drawn (LPCNet's remedy for the noise floor that sampling the far tails adds; 0 = off).
+// l: scratch [V].
+void cat_generate(int nLayers, const int *desc, int gru, int B, int I, const float *W, const float *bias, int V, float invTemp, float cut,
+                  float inScale, float inOffset, int steps, unsigned int *rng, float *x, int *out, float *z, float *l) {
+  const int *top = desc + 7 * (nLayers - 1);
+  const int Utop = top[1];
+  const float *hTop = (const float *)top[5];
+  for (int s = 0; s < steps; s++) {
+    for (int b = 0; b < B; b++) {
+      float *xb = x + b * I;
+      cellStackStep(nLayers, desc, gru, b, xb, z);
+      logitsRow(Utop, V, hTop + b * Utop, W, bias, l);
+      int pick = 0;
+      if (invTemp <= 0) {
+        for (int n = 1; n < V; n++) if (l[n] > l[pick]) pick = n;
+      } else {
+        float mmax = l[0];
+        for (int n = 1; n < V; n++) if (l[n] > mmax) mmax = l[n];
+        f4 sm = splat(0), mm = splat(mmax), it = splat(invTemp), ct = splat(cut);
+        for (int n = 0; n < V; n += 4) {
+          f4 e = exp4(wasm_f32x4_mul(wasm_f32x4_sub(ld(l + n), mm), it)); // the most likely level's is 1
+          e = wasm_v128_and(e, wasm_f32x4_ge(e, ct));
+          st(l + n, e);
+          sm = wasm_f32x4_add(sm, e);
+        }
+        float total = (wasm_f32x4_extract_lane(sm, 0) + wasm_f32x4_extract_lane(sm, 1)) + (wasm_f32x4_extract_lane(sm, 2) + wasm_f32x4_extract_lane(sm, 3));
+        float u = (float)(nextRandom(rng + b) >> 8) * (1.0f / 16777216.0f) * total;
+        float acc = 0;
+        pick = V - 1;
+        for (int n = 0; n < V; n++) { acc += l[n]; if (u < acc) { pick = n; break; } }
+      }
+      out[s * B + b] = pick;
+      for (int k = 0; k + 1 < I; k++) xb[k] = xb[k + 1];
+      xb[I - 1] = (float)pick * inScale + inOffset;
+    }
+  }
+}

@@ -1,7 +1,7 @@
 // Test metrics beside the references a user needs to judge them: the noise floor, the persistence
 // guess (next = current) and a least-squares linear AR predictor fitted on the train split.
 import type * as tf from '@tensorflow/tfjs';
-import type { Metrics } from '../../../../shared/contract';
+import type { RegressionMetrics } from '../../../../shared/contract';
 import { fitLinearPredictor, linearPredictorMse, persistenceMse } from '../../../../shared/dsp/linear-predictor';
 import type { CellType } from '../../../../shared/packed-state';
 import type { WindowDataset } from '../../dataset';
@@ -118,7 +118,7 @@ export async function evaluate(
   lossScale: number,
   noiseFloor: number | null,
   o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
-): Promise<Metrics> {
+): Promise<RegressionMetrics> {
   const test = evaluationWindows(dataset.splits.test);
   const dev = evaluationWindows(dataset.splits.dev);
   const total = test.length + dev.length;
