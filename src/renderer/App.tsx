@@ -363,8 +363,8 @@ export function App({ client }: { client: LabClient }) {
             view={generation}
             busy={gen.busy}
             playing={playing === 'generated'}
-            onGenerate={(m, p, l) => void gen.generate(m, p, l)}
-            onContinue={(l) => void gen.continueGeneration(l)}
+            onGenerate={(m, p, l, t) => void gen.generate(m, p, l, t)}
+            onContinue={(l, t) => void gen.continueGeneration(l, t)}
             onPlay={() => void play('generated')}
             onStop={stop}
             playPosition={playPosition}

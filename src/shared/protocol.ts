@@ -46,6 +46,9 @@ export const commandArgs = {
     length: z.number().int().min(1).max(10_000_000),
     state: f32.optional(),
     chunkSize: z.number().int().min(1).optional(),
+    /** A categorical model's sampling: temperature (0 = the most likely level) and seed; regression ignores them. */
+    temperature: z.number().min(0).max(100).optional(),
+    seed: z.number().int().optional(),
     /** The caller's id for this run: chunk events carry it, so a client knows its own among others'. */
     runId: z.string().max(100).optional(),
   }),
@@ -115,6 +118,8 @@ export const commandResults = {
     length: z.number().int(),
     sampleRate: z.number(),
     peaks: z.object({ max: f32, min: f32 }),
+    /** The whole signal's spectrogram as a small picture (shared/dsp/spectrogram.ts). */
+    spectrogram: z.object({ columns: z.number().int(), rows: z.number().int(), values: f32, maxHz: z.number(), seconds: z.number() }),
     noiseFloor: z.number().nullable(),
     description: z.string(),
   }),

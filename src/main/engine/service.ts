@@ -8,6 +8,7 @@ import { parseCommandArgs, PROTOCOL_VERSION } from '../../shared/protocol';
 import type { EpochRecord, SignalSource } from '../../shared/contract';
 import { findPreset, PRESETS } from '../../shared/signals/generators';
 import { encodeWav } from '../../shared/signals/wav';
+import { spectrogramImage } from '../../shared/dsp/spectrogram';
 import { computePeaks } from '../../shared/dsp/peaks';
 import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
@@ -97,10 +98,24 @@ export class LabService {
         const { source } = parseCommandArgs(command, rawArgs);
         if (source.kind === 'samples') {
           checkFinite(source.samples, source.name);
-          return { length: source.samples.length, sampleRate: source.sampleRate, peaks: computePeaks(source.samples), noiseFloor: null, description: source.name };
+          return {
+            length: source.samples.length,
+            sampleRate: source.sampleRate,
+            peaks: computePeaks(source.samples),
+            spectrogram: spectrogramImage(source.samples, source.sampleRate),
+            noiseFloor: null,
+            description: source.name,
+          };
         }
         const s = await loadSignal(source);
-        return { length: s.samples.length, sampleRate: s.sampleRate, peaks: computePeaks(s.samples), noiseFloor: s.noiseFloor, description: findPreset(source.name)?.description ?? source.name };
+        return {
+          length: s.samples.length,
+          sampleRate: s.sampleRate,
+          peaks: computePeaks(s.samples),
+          spectrogram: spectrogramImage(s.samples, s.sampleRate),
+          noiseFloor: s.noiseFloor,
+          description: findPreset(source.name)?.description ?? source.name,
+        };
       }
       case 'train.start': {
         const a = parseCommandArgs(command, rawArgs);
@@ -144,6 +159,7 @@ export class LabService {
           prime: a.prime,
           length: a.length,
           state: a.state,
+          sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },
           backend: this.o.backend,
           chunkSize: a.chunkSize ?? 4096,
           onChunk: (samples, from) => this.o.emit('generate.chunk', { runId, from, samples }),

@@ -3,6 +3,7 @@
 // before its waveform could be drawn. The page now draws the peaks from here at once and sends the
 // samples to the engine only when it trains.
 import { computePeaks } from '../../shared/dsp/peaks';
+import { spectrogramImage, type SpectrogramImage } from '../../shared/dsp/spectrogram';
 import { decodeWav } from '../../shared/signals/wav';
 
 export interface DecodeRequest {
@@ -11,7 +12,7 @@ export interface DecodeRequest {
 }
 
 export type DecodeReply =
-  | { ok: true; samples: Float32Array; sampleRate: number; channels: number; bitDepth: string; peaks: { max: Float32Array; min: Float32Array } }
+  | { ok: true; samples: Float32Array; sampleRate: number; channels: number; bitDepth: string; peaks: { max: Float32Array; min: Float32Array }; spectrogram: SpectrogramImage }
   | { ok: false; message: string };
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<DecodeRequest>) => void) | null; postMessage(m: DecodeReply, transfer: Transferable[]): void };
@@ -20,8 +21,12 @@ scope.onmessage = (e) => {
   try {
     const audio = decodeWav(new Uint8Array(e.data.bytes), e.data.name);
     const peaks = computePeaks(audio.samples);
+    const spectrogram = spectrogramImage(audio.samples, audio.sampleRate);
     // Transferred, not copied: the samples are the file's only decoded copy.
-    scope.postMessage({ ok: true, samples: audio.samples, sampleRate: audio.sampleRate, channels: audio.channels, bitDepth: audio.bitDepth, peaks }, [audio.samples.buffer, peaks.max.buffer, peaks.min.buffer]);
+    scope.postMessage(
+      { ok: true, samples: audio.samples, sampleRate: audio.sampleRate, channels: audio.channels, bitDepth: audio.bitDepth, peaks, spectrogram },
+      [audio.samples.buffer, peaks.max.buffer, peaks.min.buffer, spectrogram.values.buffer],
+    );
   } catch (err) {
     scope.postMessage({ ok: false, message: (err as Error).message }, []);
   }

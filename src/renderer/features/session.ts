@@ -34,13 +34,14 @@ const sessionSchema = z.object({
   preset: z.object({ name: z.string(), length: z.number(), noise: z.number(), seed: z.number() }).nullable(),
   form: formSchema,
   selected: z.string().nullable(),
-  generation: z.object({ prime: z.string(), length: z.string() }),
+  /** temperature: absent from sessions saved before sampling families. */
+  generation: z.object({ prime: z.string(), length: z.string(), temperature: z.string().default('1') }),
   compared: z.array(z.string()),
 });
 export type Session = z.infer<typeof sessionSchema>;
 
 export function defaultSession(): Session {
-  return { preset: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: String(DEFAULT_GENERATE_LENGTH) }, compared: [] };
+  return { preset: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: String(DEFAULT_GENERATE_LENGTH), temperature: '1' }, compared: [] };
 }
 
 export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Session {

@@ -6,6 +6,8 @@ import { MAX_GENERATE_LENGTH, MAX_PRIME } from '../../../shared/contract';
 import { LineChart, formatValue } from '../../components/LineChart';
 import { TextField } from '../../components/Field';
 import { Waveform } from '../../components/Waveform';
+import { Spectrogram } from '../../components/Spectrogram';
+import { spectrogramImage } from '../../../shared/dsp/spectrogram';
 import { parseNumberText } from '../training/train-form';
 
 export interface GenerationView {
@@ -18,10 +20,20 @@ export interface GenerationView {
   state: Float32Array | null;
 }
 
-/** Prime and length as typed. */
+/** Prime, length and a categorical model's sampling temperature, as typed. */
 export interface GenerationSettings {
   prime: string;
   length: string;
+  temperature: string;
+}
+
+/** A sampling temperature as typed: a number from 0 (the most likely level each step) to 100, or why not. */
+export function checkTemperature(text: string): { value: number; error: null } | { value: null; error: string } {
+  const r = parseNumberText(text);
+  if ('error' in r) return { value: null, error: r.error };
+  if (r.value < 0) return { value: null, error: 'must be at least 0' };
+  if (r.value > 100) return { value: null, error: 'must be at most 100' };
+  return { value: r.value, error: null };
 }
 
 /** A whole number in [min, max] as typed, or why not. */
@@ -46,8 +58,8 @@ export interface GenerationPanelProps {
   view: GenerationView;
   busy: boolean;
   playing: boolean;
-  onGenerate: (model: string, prime: number, length: number) => void;
-  onContinue: (length: number) => void;
+  onGenerate: (model: string, prime: number, length: number, temperature: number) => void;
+  onContinue: (length: number, temperature: number) => void;
   onPlay: () => void;
   onStop: () => void;
   onExport: () => void;
@@ -60,7 +72,9 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
   const chosen = model && models.includes(model) ? model : (models[0] ?? '');
   const prime = checkCount(settings.prime, 1, MAX_PRIME);
   const length = checkCount(settings.length, 1, MAX_GENERATE_LENGTH);
-  const invalid = prime.error !== null || length.error !== null;
+  const temperature = checkTemperature(settings.temperature);
+  const spectrogram = useMemo(() => (view.samples.length ? spectrogramImage(view.samples, view.sampleRate) : null), [view.samples, view.sampleRate]);
+  const invalid = prime.error !== null || length.error !== null || temperature.error !== null;
 
   const chart = useMemo(() => {
     const p = view.primeSamples.length;
@@ -86,12 +100,21 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
         </label>
         <TextField label="prime (samples)" inputMode="numeric" testId="prime" value={settings.prime} error={prime.error} onChange={(t) => onSettingsChange({ ...settings, prime: t })} />
         <TextField label="length (samples)" inputMode="numeric" testId="gen-length" value={settings.length} error={length.error} onChange={(t) => onSettingsChange({ ...settings, length: t })} />
+        <TextField
+          label="temperature"
+          inputMode="decimal"
+          testId="temperature"
+          value={settings.temperature}
+          error={temperature.error}
+          onChange={(t) => onSettingsChange({ ...settings, temperature: t })}
+          hint="categorical models: below 1 sharper, above 1 noisier, 0 = most likely level"
+        />
       </div>
       <div className="row buttons">
-        <button data-testid="generate" disabled={busy || !chosen || invalid || !!unavailable} title={unavailable ?? undefined} onClick={() => prime.value !== null && length.value !== null && onGenerate(chosen, prime.value, length.value)}>
+        <button data-testid="generate" disabled={busy || !chosen || invalid || !!unavailable} title={unavailable ?? undefined} onClick={() => prime.value !== null && length.value !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.value, temperature.value)}>
           Generate
         </button>
-        <button data-testid="continue" disabled={busy || !view.state || length.error !== null || !!unavailable} onClick={() => length.value !== null && onContinue(length.value)} title="Continue from the packed state">
+        <button data-testid="continue" disabled={busy || !view.state || length.error !== null || temperature.error !== null || !!unavailable} onClick={() => length.value !== null && temperature.value !== null && onContinue(length.value, temperature.value)} title="Continue from the packed state">
           Continue
         </button>
         <button data-testid="play" disabled={!view.samples.length || playing} onClick={onPlay}>
@@ -121,6 +144,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
         ]}
       />
       <Waveform label="generated" samples={view.samples.length ? view.samples : null} sampleRate={view.sampleRate} color="#e08a1e" height={64} onReady={onWaveformReady} playing={playing} position={playPosition} />
+      <Spectrogram image={spectrogram} label="generated" />
       <p className="hint" data-testid="gen-info">
         {view.samples.length ? `${view.samples.length.toLocaleString()} samples generated at ${view.sampleRate} Hz` : 'nothing generated yet'}
       </p>

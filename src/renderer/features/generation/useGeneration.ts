@@ -38,13 +38,13 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     [client],
   );
 
-  const generate = async (model: string, prime: number, length: number) => {
+  const generate = async (model: string, prime: number, length: number, temperature = 1) => {
     setBusy(true);
     const before = view;
     const runId = (current.current = newRunId());
     setView({ ...emptyGeneration, model, sampleRate: before.sampleRate });
     try {
-      const r = await client.call('generate.start', { name: model, prime, length, runId });
+      const r = await client.call('generate.start', { name: model, prime, length, temperature, runId });
       if (current.current !== runId) return; // the signal changed meanwhile
       setView({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
       emitAppEvent('generation-done', { model, samples: r.samples.length });
@@ -56,7 +56,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     }
   };
 
-  const continueGeneration = async (length: number) => {
+  const continueGeneration = async (length: number, temperature = 1) => {
     if (!view.model || !view.state) return;
     setBusy(true);
     const before = view.samples;
@@ -65,7 +65,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     current.current = null;
     let r;
     try {
-      r = await client.call('generate.start', { name: model, length, state: view.state, runId: newRunId() });
+      r = await client.call('generate.start', { name: model, length, state: view.state, temperature, runId: newRunId() });
     } catch (e) {
       handlers.current.onError((e as Error).message);
     }

@@ -6,7 +6,7 @@ import { useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import type { ModelSummary } from '../../../shared/protocol';
 import { LineChart, formatValue, type ReferenceLine, type Series } from '../../components/LineChart';
-import { formatRatio, referenceVerdicts } from '../training/verdict';
+import { formatRatio, REFERENCE_COLORS, referenceVerdicts, testScore } from '../training/verdict';
 import { differingSettings, formatDuration, runCurves, runSettings, smooth, sortRuns, type RunHistory, type SortKey, type XAxis } from './runs';
 
 export interface ModelsPanelProps {
@@ -23,14 +23,15 @@ export interface ModelsPanelProps {
 }
 
 const PALETTE = ['#4a7bd0', '#d0644a', '#2a9d5c', '#9b59b6', '#e08a1e', '#17becf', '#8c564b', '#e377c2'];
-const REF_DASH = { noise_floor: '#2a9d5c', persistence: '#9b59b6', ar: '#555555' } as const;
+const REF_DASH = REFERENCE_COLORS;
 
 const fmt = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toPrecision(3));
 
 function VsAr({ m }: { m: ModelSummary }) {
   if (!m.metrics) return <>–</>;
-  const ar = referenceVerdicts(m.metrics).find((v) => v.key === 'ar')!;
+  const ar = referenceVerdicts(m.metrics).find((v) => v.key === 'ar' || v.key === 'lpc')!;
   if (ar.ratio === null) return <>–</>;
+  if (ar.key === 'lpc') return <span className={ar.loses ? 'loses' : 'wins'}>{ar.ratio > 0 ? `${ar.ratio.toFixed(2)} bits worse` : `${(-ar.ratio).toFixed(2)} bits better`}</span>;
   return <span className={ar.loses ? 'loses' : 'wins'}>{ar.loses ? `${formatRatio(ar.ratio)} worse` : `${formatRatio(1 / ar.ratio)} better`}</span>;
 }
 
@@ -57,7 +58,7 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
         series.push({ label: `${r.name} dev`, color, points: true, dash: [2, 2], width: 1 });
       }
       const lastDev = h.history.at(-1);
-      parts.push(`${r.name}: ${h.history.length} epochs${lastDev ? `, final dev loss ${formatValue(lastDev.devLoss)}` : ''}${r.metrics ? `, test MSE ${formatValue(r.metrics.test_mse)}` : ''}`);
+      parts.push(`${r.name}: ${h.history.length} epochs${lastDev ? `, final dev loss ${formatValue(lastDev.devLoss)}` : ''}${testScore(r.metrics) ? `, ${testScore(r.metrics)!.label} ${formatValue(testScore(r.metrics)!.value)} ${testScore(r.metrics)!.unit}`.trimEnd() : ''}`);
     });
     // One line per distinct reference value (runs on the same signal share them).
     const refs = new Map<string, ReferenceLine>();
@@ -143,7 +144,7 @@ export function ModelsPanel({ models, selected, compared = [], histories = {}, o
                     <th key={k}>{k}</th>
                   ))}
                   {header('epochs', 'epochs')}
-                  {header('test_mse', 'test MSE')}
+                  {header('test_mse', 'test MSE / bits')}
                   {header('vs_ar', 'vs linear AR')}
                   {header('created', 'date')}
                   {header('duration', 'duration')}
@@ -175,7 +176,10 @@ export function ModelsPanel({ models, selected, compared = [], histories = {}, o
                       <td>
                         {m.epochsDone}/{m.epochs} {m.status === 'checkpoint' ? '(checkpoint)' : m.outcome && m.outcome !== 'completed' ? `(${m.outcome})` : ''}
                       </td>
-                      <td>{fmt(m.metrics?.test_mse)}</td>
+                      <td title={testScore(m.metrics)?.label}>
+                        {fmt(testScore(m.metrics)?.value)}
+                        {m.metrics && 'family' in m.metrics && <span className="hint"> bits</span>}
+                      </td>
                       <td>
                         <VsAr m={m} />
                       </td>

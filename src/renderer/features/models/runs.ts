@@ -3,6 +3,7 @@
 // debiased exponential smoothing. Pure functions; the panel draws them.
 import type { EpochRecord } from '../../../shared/contract';
 import type { ModelSummary } from '../../../shared/protocol';
+import { testScore, versusLinear } from '../training/verdict';
 
 export interface RunHistory {
   history: EpochRecord[];
@@ -45,9 +46,9 @@ export function sortValue(m: ModelSummary, key: SortKey): number | string | null
     case 'name':
       return m.name;
     case 'test_mse':
-      return m.metrics?.test_mse ?? null;
+      return testScore(m.metrics)?.value ?? null;
     case 'vs_ar':
-      return m.metrics && m.metrics.ar_mse > 0 ? m.metrics.test_mse / m.metrics.ar_mse : null;
+      return versusLinear(m.metrics);
     case 'created':
       return m.createdAt ?? m.updatedAt;
     case 'duration':

@@ -5,6 +5,7 @@ import { signalTooLong } from '../../../shared/limits';
 import { decodeAudioFile } from '../../audio/decode';
 import { findPreset } from '../../../shared/signals/generators';
 import { TextField } from '../../components/Field';
+import { Spectrogram } from '../../components/Spectrogram';
 import { Waveform } from '../../components/Waveform';
 import { MicrophoneRecorder } from '../../audio/capture';
 import { checkSignalFields, DEFAULT_RECORD_SECONDS, type SignalField, type SignalFields } from './signal-form';
@@ -107,7 +108,7 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
       onChoose({
         source: { kind: 'samples', name: file.name, sampleRate: audio.sampleRate, samples: audio.samples },
         label: file.name,
-        preview: { length: audio.samples.length, sampleRate: audio.sampleRate, peaks: audio.peaks, noiseFloor: null, description: file.name },
+        preview: { length: audio.samples.length, sampleRate: audio.sampleRate, peaks: audio.peaks, spectrogram: audio.spectrogram, noiseFloor: null, description: file.name },
       });
     } catch (e) {
       onError((e as Error).message);
@@ -160,6 +161,7 @@ export function SignalPanel({ presets, preview, onChoose, onError, onShown, onRe
         playing={playing}
         position={playPosition}
       />
+      <Spectrogram image={preview?.spectrogram ?? null} label="signal" />
       <div className="row">
         <button data-testid="signal-play" disabled={!preview || playing || !onPlay} onClick={onPlay} title="Play the signal shown">
           Play signal

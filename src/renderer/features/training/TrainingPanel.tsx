@@ -6,8 +6,8 @@ import { FAMILY_LABELS, MODEL_FAMILIES, type ModelFamilyName } from '../../../sh
 import type { EventPayload, ModelSummary } from '../../../shared/protocol';
 import { LineChart, formatValue, type ReferenceLine } from '../../components/LineChart';
 import { TextField } from '../../components/Field';
-import { FIELD_LABELS, parseNumberText, suggestRunName, validateTrainForm, type Cell, type Split, type TrainForm, type ValidatedForm } from './train-form';
-import { referenceVerdicts, summaryVerdict } from './verdict';
+import { FIELD_LABELS, formForFamily, parseNumberText, suggestRunName, validateTrainForm, type Cell, type Split, type TrainForm, type ValidatedForm } from './train-form';
+import { REFERENCE_COLORS, referenceVerdicts, summaryVerdict } from './verdict';
 
 export interface TrainingView {
   runId: string | null;
@@ -66,7 +66,7 @@ export function epochCoverage(signalLength: number, window: number, maxTrainWind
   return `an epoch trains on ${perEpoch.toLocaleString('en-US')} windows of ${window} samples: ${share >= 99.95 ? 'all' : `${share.toPrecision(2)} %`} of the ${trainWindows.toLocaleString('en-US')} training windows`;
 }
 
-const REF_COLORS = { noise_floor: '#2a9d5c', persistence: '#9b59b6', ar: '#555555' } as const;
+const REF_COLORS = REFERENCE_COLORS;
 
 /** The references as horizontal lines: from the metrics once there are some, else the signal's noise floor. */
 export function referenceLines(metrics: EventPayload<'train.done'>['metrics'] | null | undefined, noiseFloor: number | null): ReferenceLine[] {
@@ -123,8 +123,11 @@ export function TrainingPanel(props: TrainingPanelProps) {
   const refs = referenceLines(m, noiseFloor);
   const verdict = m ? summaryVerdict(m) : null;
   const lastDev = view.epochs.at(-1);
+  // A categorical model's loss is its cross-entropy in bits per sample (a linear axis reads it best).
+  const bits = m ? 'family' in m : form.family === 'categorical';
+  const lossName = bits ? 'bits/sample' : 'MSE';
   const summary = view.batchLosses.length
-    ? `Loss (MSE) of ${view.name || name} over ${formatValue(view.batchX.at(-1) ?? 0, 3)} epochs on a log scale: train loss from ${formatValue(view.batchLosses[0])} to ${formatValue(view.batchLosses.at(-1))}` +
+    ? `Loss (${lossName}) of ${view.name || name} over ${formatValue(view.batchX.at(-1) ?? 0, 3)} epochs on a ${bits ? 'linear' : 'log'} scale: train loss from ${formatValue(view.batchLosses[0])} to ${formatValue(view.batchLosses.at(-1))}` +
       (lastDev ? `, dev loss ${formatValue(lastDev.devLoss)} at epoch ${lastDev.epoch}` : '') +
       (refs.length ? `; references: ${refs.map((r) => `${r.label} ${formatValue(r.value)}`).join(', ')}` : '') +
       '.'
@@ -166,7 +169,7 @@ export function TrainingPanel(props: TrainingPanelProps) {
         />
         <label>
           family
-          <select data-testid="family" value={form.family} onChange={(e) => set('family', e.target.value as ModelFamilyName)}>
+          <select data-testid="family" value={form.family} onChange={(e) => onFormChange(formForFamily(form, e.target.value as ModelFamilyName))} title="switching family resets the model and training settings to that family's defaults">
             {MODEL_FAMILIES.map((f) => (
               <option key={f} value={f}>
                 {FAMILY_LABELS[f]}
@@ -264,9 +267,9 @@ export function TrainingPanel(props: TrainingPanelProps) {
         testId="loss-chart"
         height={180}
         data={chart}
-        logY
+        logY={!bits}
         xLabel="epoch"
-        yLabel="loss (MSE)"
+        yLabel={`loss (${lossName})`}
         summary={summary}
         references={refs}
         series={[
@@ -281,18 +284,29 @@ export function TrainingPanel(props: TrainingPanelProps) {
           </p>
           <table className="metrics" data-testid="metrics">
             <tbody>
-              <tr>
-                <th>test MSE</th>
-                <td title={m.eval_windows ? `95 % interval over ${m.eval_windows.toLocaleString('en-US')} test windows` : undefined}>
-                  {m.test_mse.toPrecision(4)}
-                  {m.test_mse_ci95 !== undefined && <span className="hint"> ± {m.test_mse_ci95.toPrecision(2)}</span>}
-                </td>
-                <td className="hint">dev MSE {m.dev_mse.toPrecision(4)}</td>
-              </tr>
+              {'family' in m ? (
+                <tr>
+                  <th>test NLL</th>
+                  <td title={`95 % interval over ${m.eval_predictions.toLocaleString('en-US')} held-out predictions`}>
+                    {m.test_bits.toFixed(3)}
+                    <span className="hint"> ± {m.test_bits_ci95.toFixed(3)} bits/sample</span>
+                  </td>
+                  <td className="hint">dev {m.dev_bits.toFixed(3)} bits/sample</td>
+                </tr>
+              ) : (
+                <tr>
+                  <th>test MSE</th>
+                  <td title={m.eval_windows ? `95 % interval over ${m.eval_windows.toLocaleString('en-US')} test windows` : undefined}>
+                    {m.test_mse.toPrecision(4)}
+                    {m.test_mse_ci95 !== undefined && <span className="hint"> ± {m.test_mse_ci95.toPrecision(2)}</span>}
+                  </td>
+                  <td className="hint">dev MSE {m.dev_mse.toPrecision(4)}</td>
+                </tr>
+              )}
               {referenceVerdicts(m).map((v) => (
                 <tr key={v.key} className={v.loses ? 'loses' : undefined}>
                   <th>{v.label}</th>
-                  <td>{v.mse === null ? 'unknown' : v.mse.toPrecision(4)}</td>
+                  <td>{v.mse === null ? 'unknown' : 'family' in m ? `${v.mse.toFixed(3)} bits` : v.mse.toPrecision(4)}</td>
                   <td data-testid={`verdict-${v.key}`}>{v.text}</td>
                 </tr>
               ))}

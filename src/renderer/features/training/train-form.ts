@@ -13,6 +13,7 @@ import {
   DEFAULT_SPLIT,
   DEFAULT_UNITS,
   DEFAULT_WINDOW,
+  FAMILY_TRAIN_DEFAULTS,
   modelSpecSchema,
   trainConfigSchema,
   type ModelFamilyName,
@@ -71,6 +72,17 @@ export function defaultTrainForm(): TrainForm {
     seed: String(DEFAULT_SEED),
     maxTrainWindows: String(DEFAULT_EPOCH_WINDOWS),
   };
+}
+
+/**
+ * The form switched to another family, its model and training fields reset to that family's defaults
+ * (a categorical model trains on other windows, batches and rates than the notebook's regression);
+ * the name and seed stay.
+ */
+export function formForFamily(form: TrainForm, family: ModelFamilyName): TrainForm {
+  const spec = modelSpecSchema.parse({ family });
+  const train = trainConfigSchema.parse(FAMILY_TRAIN_DEFAULTS[family]);
+  return { ...formFromSettings(spec, { ...train, seed: Number(form.seed) || train.seed }), name: form.name, autoName: form.autoName };
 }
 
 /** The form filled from a saved run's settings ("Duplicate run"); the name is a fresh one. */

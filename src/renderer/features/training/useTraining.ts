@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { emitAppEvent } from '../../app-events';
 import type { LabClient } from '../../lab-client';
 import type { EventPayload, UiSource } from '../../../shared/protocol';
+import { regressionMetrics } from '../../../shared/contract';
 import { runCurves } from '../models/runs';
 import { emptyTraining, type TrainingView, type TrainRequest } from './TrainingPanel';
 
@@ -46,7 +47,7 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
         setView((t) => (d.error && t.batchLosses.length === 0 && previous.done ? previous : { ...t, done: d }));
         if (d.error) handlers.current.onError(`Training ${d.name} failed: ${d.error.message}`);
         handlers.current.onDone(d);
-        emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: d.metrics?.test_mse ?? null, error: d.error?.code ?? null });
+        emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: regressionMetrics(d.metrics)?.test_mse ?? null, test_bits: d.metrics && 'family' in d.metrics ? d.metrics.test_bits : null, error: d.error?.code ?? null });
       }),
     ];
     return () => offs.forEach((off) => off());
