@@ -1,0 +1,130 @@
+// The audio families' quality and speed on the recordings bench/make-audio.sh makes (issue 9's bars),
+// run as a script, not a timed test:
+//   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
+//       [--epochs N] [--units A,B] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--only vowel,pluck] [--no-train] [--json]
+// For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
+// then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
+// continuations (silence, the linear predictor run free, the last period looped). Prints one row per
+// recording: training time and speed, held-out bits/sample beside the references, generation speed on
+// one core, RMS of each 0.5 s, long-term LSD, pitch and flatness.
+import { parseArgs } from 'node:util';
+import * as path from 'node:path';
+import { generateFromFolder, train } from '../src/main/engine/engine';
+import { familyOf } from '../src/main/engine/families';
+import { loadModelFolder } from '../src/main/engine/store';
+import { initBackend } from '../src/main/engine/backend';
+import { judgeContinuation } from '../src/shared/dsp/trivial-continuations';
+import type { ModelSpecInput, TrainConfigInput } from '../src/shared/contract';
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string', default: 'runs/audio' },
+    out: { type: 'string', default: 'runs/audio-models' },
+    family: { type: 'string' },
+    epochs: { type: 'string' },
+    units: { type: 'string' },
+    window: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    'max-train-windows': { type: 'string' },
+    temperatures: { type: 'string', default: '1,0.7' },
+    cut: { type: 'string' },
+    only: { type: 'string' },
+    'no-train': { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+});
+const recordings = (values.only ?? 'vowel,phrase,pluck,noise').split(',');
+const config: TrainConfigInput = {
+  ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
+  ...(values.window ? { window: Number(values.window) } : {}),
+  ...(values.batch ? { batchSize: Number(values.batch) } : {}),
+  ...(values.lr ? { learningRate: Number(values.lr), finalLearningRate: Number(values.lr) / 10 } : {}),
+  ...(values['max-train-windows'] ? { maxTrainWindows: Number(values['max-train-windows']) } : {}),
+};
+const model = {
+  ...(values.family ? { family: values.family } : {}),
+  ...(values.units ? { units: values.units.split(',').map(Number) } : {}),
+} as ModelSpecInput;
+const GENERATE_SECONDS = 2;
+const PRIME_SECONDS = 0.5;
+const rows: Record<string, unknown>[] = [];
+const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+for (const name of recordings) {
+  const wav = path.join(values.dir!, `${name}.wav`);
+  const out = path.join(values.out!, name);
+  let trainSeconds: number | null = null;
+  let seq: number | null = null;
+  if (!values['no-train']) {
+    const r = await train({
+      source: { kind: 'wav', path: wav, sampleRate: 1 },
+      out,
+      overwrite: true, // this script's own output folders
+      model,
+      config,
+      onEvent: (e) => {
+        if (e.type === 'epoch') {
+          seq = e.seqPerSecond;
+          process.stderr.write(`${name}: epoch ${e.epoch}/${e.epochs} train ${e.trainLoss.toFixed(3)} dev ${e.devLoss.toFixed(3)} ${Math.round(e.seqPerSecond)} seq/s\n`);
+        }
+      },
+    });
+    trainSeconds = r.seconds;
+  }
+  await initBackend(null);
+  for (const temperature of values.temperatures!.split(',').map(Number)) {
+  const sampling = { temperature, ...(values.cut !== undefined ? { cut: Number(values.cut) } : {}) };
+  const folder = await loadModelFolder(out);
+  const { spec } = folder;
+  const samplesPerSecond = seq === null ? null : seq * spec.train.window;
+  const rate = spec.sampleRate;
+  const length = Math.round(GENERATE_SECONDS * rate);
+  const g = await generateFromFolder({ dir: out, length, prime: Math.round(PRIME_SECONDS * rate), sampling });
+  // Generation speed on this thread: 2 s more from the state the run above ended in.
+  const stepper = await familyOf(spec.model).stepper(folder.model, spec.model, spec.normalisation, { state: g.state }, sampling);
+  const t0 = performance.now();
+  stepper.generate(length);
+  const usPerSample = ((performance.now() - t0) * 1000) / length;
+  folder.model.dispose();
+  const reference = g.truth && g.truth.length >= length / 2 ? g.truth : g.primeSamples;
+  const j = judgeContinuation(g.samples, g.primeSamples, reference, rate);
+  const m = spec.metrics && 'family' in spec.metrics ? spec.metrics : null;
+  const lsd = { model: j.model.lsdDb, silence: j.baselines.silence.lsdDb, lp: j.baselines.linearPredictor?.lsdDb ?? null, loop: j.baselines.lastPeriodLooped?.lsdDb ?? null };
+  const row = {
+    recording: name,
+    temperature,
+    family: spec.model.family,
+    units: spec.model.units.join('x'),
+    rate,
+    train_s: trainSeconds,
+    train_samples_per_s: samplesPerSecond,
+    test_bits: m?.test_bits ?? null,
+    lpc_bits: m?.lpc_bits ?? null,
+    unigram_bits: m?.unigram_bits ?? null,
+    gen_us_per_sample: usPerSample,
+    realtime_x: 1e6 / usPerSample / rate,
+    judged_against: reference === g.truth ? 'truth' : 'prime',
+    rms_over_time: j.model.rmsOverTime,
+    collapsed: j.model.collapsed,
+    lsd_db: lsd,
+    beats_all_trivial_lsd: [lsd.silence, lsd.lp, lsd.loop].every((b) => b === null || (lsd.model !== null && lsd.model < b)),
+    pitch_hz: j.model.pitchHz,
+    source_pitch_hz: j.model.sourcePitchHz,
+    pitch_error_pct: j.model.pitchErrorPercent,
+    flatness: j.model.flatness,
+    source_flatness: j.model.sourceFlatness,
+    generated: g.samples.length,
+  };
+  rows.push(row);
+  if (!values.json) {
+    process.stdout.write(
+      `${name.padEnd(7)} T=${temperature} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
+        `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
+        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model, 1)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop, 1)})` +
+        `  pitch ${f(row.pitch_hz, 1)} vs ${f(row.source_pitch_hz, 1)} Hz (${f(row.pitch_error_pct, 1)} %)  flatness ${f(row.flatness, 3)} vs ${f(row.source_flatness, 3)}  [vs ${row.judged_against}]\n`,
+    );
+  }
+  }
+}
+if (values.json) process.stdout.write(JSON.stringify(rows) + '\n');
