@@ -1,7 +1,7 @@
 // The audio families' quality and speed on the recordings bench/make-audio.sh makes (issue 9's bars),
 // run as a script, not a timed test:
 //   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
-//       [--epochs N] [--units A,B] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--only vowel,pluck] [--no-train] [--json]
+//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
 // continuations (silence, the linear predictor run free, the last period looped). Prints one row per
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     family: { type: 'string' },
     epochs: { type: 'string' },
     units: { type: 'string' },
+    'pre-emphasis': { type: 'string' },
+    context: { type: 'string' },
     window: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -34,7 +36,7 @@ const { values } = parseArgs({
     json: { type: 'boolean' },
   },
 });
-const recordings = (values.only ?? 'vowel,phrase,pluck,noise').split(',');
+const recordings = (values.only ?? 'vowel,phrase,pluck,bowed,noise').split(',');
 const config: TrainConfigInput = {
   ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
   ...(values.window ? { window: Number(values.window) } : {}),
@@ -45,6 +47,8 @@ const config: TrainConfigInput = {
 const model = {
   ...(values.family ? { family: values.family } : {}),
   ...(values.units ? { units: values.units.split(',').map(Number) } : {}),
+  ...(values['pre-emphasis'] ? { preEmphasis: Number(values['pre-emphasis']) } : {}),
+  ...(values.context ? { context: Number(values.context) } : {}),
 } as ModelSpecInput;
 const GENERATE_SECONDS = 2;
 const PRIME_SECONDS = 0.5;

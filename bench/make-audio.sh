@@ -1,28 +1,32 @@
 #!/usr/bin/env sh
 # The recordings the audio families are measured on (issue 9's and 11's bars), made rather than
-# downloaded: a sustained sung vowel and a spoken phrase from espeak-ng, a run of plucked strings and
-# a pink-noise texture from sox. Needs Debian's espeak-ng and sox. Writes DIR (default runs/audio).
+# downloaded: a sustained sung vowel and a spoken phrase from espeak-ng, a run of plucked strings, a
+# bowed-string-like tone and a pink-noise texture from sox. Needs Debian's espeak-ng and sox. Writes DIR (default runs/audio).
 set -eu
 dir=${1:-runs/audio}
 mkdir -p "$dir"
 cd "$dir"
-# One long sung "aah" at a steady pitch: espeak's female voice 2 (en+f2) with its pitch range narrowed
+# One long (14 s: its held-out last 20 % holds a 0.5 s prime and the 2 s after it) sung "aah" at a steady pitch: espeak's female voice 2 (en+f2) with its pitch range narrowed
 # to 150-151 (its sentence intonation otherwise glides 163 -> 148 Hz over the vowel, and a continuation
 # could not be judged on holding "its" pitch), at 30 words/min, trimmed of the silence around it.
 data=$(espeak-ng --version | sed -n 's/.*Data at: //p')
 voices=$(mktemp -d)
 cp -r "$data" "$voices/"
 sed 's/^pitch .*/pitch 150 151/; s/^name .*/name steady/' "$data/voices/!v/f2" > "$voices/espeak-ng-data/voices/!v/steady"
-espeak-ng --path="$voices" -v en+steady -s 30 -w vowel-raw.wav "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaah"
+espeak-ng --path="$voices" -v en+steady -s 30 -w vowel-raw.wav "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaah"
 rm -rf "$voices"
 sox vowel-raw.wav vowel.wav silence 1 0.05 1% reverse silence 1 0.05 1% reverse
-espeak-ng -w phrase.wav "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore, and the shells she sells are surely sea shells."
+# About 13 s of speech, so that its held-out last 20 % holds the 0.5 s prime and 2 s after it.
+espeak-ng -w phrase.wav "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore, and the shells she sells are surely sea shells. Peter Piper picked a peck of pickled peppers; how many pickled peppers did Peter Piper pick?"
 i=0
 for note in A2 C3 E3 A2 G2 C3 E3; do
   i=$((i + 1))
   sox -n -r 16000 -b 16 "pluck-$i.wav" synth 1.2 pluck "$note" vol 0.8
 done
 sox pluck-1.wav pluck-2.wav pluck-3.wav pluck-4.wav pluck-5.wav pluck-6.wav pluck-7.wav pluck.wav
+# A bowed-string-like tone: a 196 Hz (G3) sawtooth through two low-pass filters, with a 5.5 Hz
+# tremolo of 15 % (the bow's pressure), 8 s.
+sox -n -r 16000 -b 16 bowed.wav synth 8 sawtooth 196 vol 0.5 lowpass 3000 lowpass 3000 tremolo 5.5 15
 sox -n -r 16000 -b 16 noise.wav synth 8 pinknoise lowpass 3000 vol 0.4
 rm -f vowel-raw.wav pluck-?.wav
-for f in vowel phrase pluck noise; do echo "$dir/$f.wav: $(soxi -D $f.wav) s at $(soxi -r $f.wav) Hz"; done
+for f in vowel phrase pluck bowed noise; do echo "$dir/$f.wav: $(soxi -D $f.wav) s at $(soxi -r $f.wav) Hz"; done

@@ -68,7 +68,7 @@ train options:
   --family NAME        model family: ${MODEL_FAMILIES.join(', ')} (${DEFAULT_FAMILY})
   --cell lstm|gru      (${DEFAULT_CELL})         --units A,B,C     (${DEFAULT_UNITS.join(',')}; at most ${MAX_UNITS} each)
   --dropout X          (${DEFAULT_DROPOUT})            --split shuffled|blocked (${DEFAULT_SPLIT})
-  --rate HZ            model sample rate of a --wav recording (${AUDIO_SAMPLE_RATE}, never above the file's)
+  --rate HZ            model sample rate of a --wav recording (${AUDIO_SAMPLE_RATE}, or the file's own where lower)
   categorical family (the default for --wav: a μ-law sample RNN, ${DEFAULT_CATEGORICAL_UNITS.join('x')} GRU; window, batch, lr and epochs
   default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --levels N           μ-law levels (256)      --pre-emphasis A  (0.85; 0 = off)      --burn-in N  (32)

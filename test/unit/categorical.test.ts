@@ -107,6 +107,11 @@ describe('categorical family', () => {
     model.dispose();
   });
 
+  it('refuses layer sizes its kernels cannot run (multiples of 4), naming the rule', () => {
+    expect(categoricalSpecSchema.safeParse({ family: 'categorical', units: [10] }).success).toBe(false);
+    expect(categoricalSpecSchema.safeParse({ family: 'categorical', units: [10] }).error!.issues[0].message).toMatch(/multiple of 4/);
+  });
+
   it('refuses a packed state of another family or a corrupt one, naming the problem', () => {
     const s = spec();
     const model = categoricalFamily.build(s, 1);
@@ -191,8 +196,18 @@ describe('audio defaults', () => {
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
+    const tmp2 = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-audio-'));
     expect(loudestPrimeOffset(new Float32Array([0, 0, 0, 1, 1, 0, 0, 0]), 0, 2, 0)).toBe(3);
     expect(loudestPrimeOffset(new Float32Array([0, 0, 0, 1, 1, 0, 0.5, 0.5]), 5, 2, 0)).toBe(6); // the held-out region's loudest
+    // A recording below the lowest model rate (a sensor log at 500 Hz) trains at its own rate.
+    const slow = path.join(tmp2, 'slow.wav');
+    await fs.writeFile(slow, encodeWav(Float32Array.from({ length: 4000 }, (_, i) => Math.sin(i / 5)), 500));
+    const r2 = await train({ source: { kind: 'wav', path: slow, sampleRate: 1 }, model: { units: [4] }, config: { epochs: 1, window: 16, batchSize: 8, maxTrainWindows: 8 }, out: path.join(tmp2, 's') });
+    expect(r2.outcome).toBe('completed');
+    const stored = JSON.parse(await fs.readFile(path.join(tmp2, 's', 'spec.json'), 'utf8'));
+    expect(stored.sampleRate).toBe(500);
+    expect(stored.source.rate).toBeUndefined();
+    await fs.rm(tmp2, { recursive: true, force: true });
     expect(loudestPrimeOffset(new Float32Array([0, 0, 0, 1, 1, 0, 0, 0]), 5, 2, 0)).toBe(3); // a silent region: the loudest anywhere
   }, 60_000);
 });

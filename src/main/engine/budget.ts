@@ -35,8 +35,15 @@ export function trainingBytes(spec: Pick<ModelSpec, 'type' | 'units'>, cfg: Pick
 }
 
 /** Throws `bad_argument` naming the sizes and the limit when a run would not fit this machine. */
-export function checkTrainingBudget(spec: Pick<ModelSpec, 'type' | 'units'>, cfg: Pick<TrainConfig, 'window' | 'batchSize'>, impl: 'fused' | 'layers', machineBytes = totalmem()): void {
-  const need = trainingBytes(spec, cfg, impl);
+export function checkTrainingBudget(
+  spec: Pick<ModelSpec, 'type' | 'units'>,
+  cfg: Pick<TrainConfig, 'window' | 'batchSize'>,
+  impl: 'fused' | 'layers',
+  machineBytes = totalmem(),
+  /** A family's own per-step floats beyond the stack's (a softmax head's outputs, wide inputs). */
+  extraFloatsPerStep = 0,
+): void {
+  const need = trainingBytes(spec, cfg, impl) + cfg.batchSize * cfg.window * extraFloatsPerStep * 4 * (impl === 'layers' ? 3 : 1);
   const limit = machineBytes * TRAINING_MEMORY_FRACTION;
   if (need > limit) {
     throw new LabError(

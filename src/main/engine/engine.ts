@@ -7,6 +7,7 @@ import {
   AUDIO_SAMPLE_RATE,
   FAMILY_TRAIN_DEFAULTS,
   MAX_GENERATE_LENGTH,
+  MIN_MODEL_RATE,
   parseOrThrow,
   trainConfigSchema,
   type EpochRecord,
@@ -71,7 +72,9 @@ export async function loadSignal(source: SignalSource, defaultRate?: number): Pr
     throw new LabError('bad_file', code === 'ENOENT' ? `WAV file ${source.path} does not exist` : `Cannot read ${source.path}: ${(e as Error).message}`);
   }
   const audio = decodeWav(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), source.path);
-  const rate = source.rate ?? (defaultRate ? Math.min(defaultRate, audio.sampleRate) : undefined);
+  // A file below the lowest model rate (a sensor log at 100 Hz) keeps its own rate and records none.
+  const fallback = defaultRate ? Math.min(defaultRate, audio.sampleRate) : undefined;
+  const rate = source.rate ?? (fallback !== undefined && fallback >= MIN_MODEL_RATE ? fallback : undefined);
   const samples = rate && rate !== audio.sampleRate ? resample(audio.samples, audio.sampleRate, rate) : audio.samples;
   return {
     source: { ...source, sampleRate: audio.sampleRate, ...(rate ? { rate } : {}) },
@@ -362,7 +365,8 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
     }
     const loaded = await loadSignal(spec.source);
     const n = loaded.samples.length;
-    const isAudio = spec.source.kind === 'wav';
+    // Audio trained since model rates existed (a WAV source with a `rate`); older folders generate as they did.
+    const isAudio = spec.source.kind === 'wav' && spec.source.rate !== undefined;
     // Audio is primed on half a second by default (a window of steps is a few milliseconds of it).
     const windowSamples = spec.train.window * family.framing(spec.model).samplesPerStep;
     const prime = req.prime ?? Math.min(n, isAudio ? Math.max(windowSamples, Math.round(spec.sampleRate * AUDIO_PRIME_SECONDS)) : windowSamples);

@@ -57,6 +57,8 @@ export function spectrogramImage(x: Float32Array, sampleRate: number, o: Spectro
       if (db > peak) peak = db;
     }
   }
-  for (let i = 0; i < values.length; i++) values[i] = Math.max(0, Math.min(1, (values[i] - (peak - rangeDb)) / rangeDb));
+  // Silence (nothing above -150 dB full scale) draws dark, not as its own loudest cell.
+  const top = Math.max(peak, 10 * Math.log10(frameSize * frameSize) - 150);
+  for (let i = 0; i < values.length; i++) values[i] = Math.max(0, Math.min(1, (values[i] - (top - rangeDb)) / rangeDb));
   return { columns, rows, values, maxHz: sampleRate / 2, seconds: x.length / sampleRate };
 }

@@ -58,7 +58,12 @@ export const categoricalSpecSchema = z.object({
   family: z.literal('categorical'),
   ...recurrentStackShape,
   type: cellTypeSchema.default('gru'),
-  units: recurrentStackShape.units.default(DEFAULT_CATEGORICAL_UNITS),
+  /** Layer sizes, multiples of 4: training, evaluation and sampling all run in lstm.wasm, 4 units per vector. */
+  units: z
+    .array(z.number().int().min(4).max(MAX_UNITS).multipleOf(4, { message: 'must be a multiple of 4 for a categorical model' }))
+    .min(1)
+    .max(MAX_LAYERS)
+    .default(DEFAULT_CATEGORICAL_UNITS),
   /** μ-law levels of the input and the softmax: 256 (8-bit) by default; a multiple of 4. */
   levels: z.number().int().min(4).max(1024).multipleOf(4).default(DEFAULT_LEVELS),
   /** Pre-emphasis coefficient in [0, 1): 0 = off. LPCNet uses 0.85; it lifts the highs the μ-law would bury in noise. */
@@ -89,6 +94,6 @@ export const modelSpecArgsSchema = z.discriminatedUnion('family', [regressionSpe
 export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression', 'categorical'];
 /** What each family is called in the UI and the CLI's help. */
 export const FAMILY_LABELS: Record<ModelFamilyName, string> = {
-  regression: 'regression (next value, MSE)',
-  categorical: 'categorical (μ-law sample RNN, softmax)',
+  regression: 'regression (MSE)',
+  categorical: 'categorical (μ-law)',
 };

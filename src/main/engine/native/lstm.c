@@ -441,8 +441,11 @@ void cat_generate(int nLayers, const int *desc, int gru, int B, int I, const flo
         float total = (wasm_f32x4_extract_lane(sm, 0) + wasm_f32x4_extract_lane(sm, 1)) + (wasm_f32x4_extract_lane(sm, 2) + wasm_f32x4_extract_lane(sm, 3));
         float u = (float)(nextRandom(rng + b) >> 8) * (1.0f / 16777216.0f) * total;
         float acc = 0;
-        pick = V - 1;
+        pick = -1;
         for (int n = 0; n < V; n++) { acc += l[n]; if (u < acc) { pick = n; break; } }
+        // u can land in the rounding gap between the lane-wise total and this running sum: take the
+        // last level that may be drawn, never one the cut removed.
+        if (pick < 0) for (int n = V - 1; n >= 0; n--) if (l[n] > 0) { pick = n; break; }
       }
       out[s * B + b] = pick;
       for (int k = 0; k + 1 < I; k++) xb[k] = xb[k + 1];

@@ -72,7 +72,7 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
     }
     const joined = tables.length ? uPlot.join(tables) : ([[]] as unknown as uPlot.AlignedData);
     const summary = shown.length
-      ? `Loss (MSE) of ${shown.length} run${shown.length > 1 ? 's' : ''} by ${axis === 'epoch' ? 'epoch' : 'wall time in seconds'}, ${logY ? 'log' : 'linear'} scale, train loss smoothed ${weight}: ${parts.join('; ')}.`
+      ? `Loss (MSE, or bits/sample for categorical runs) of ${shown.length} run${shown.length > 1 ? 's' : ''} by ${axis === 'epoch' ? 'epoch' : 'wall time in seconds'}, ${logY ? 'log' : 'linear'} scale, train loss smoothed ${weight}: ${parts.join('; ')}.`
       : 'Runs comparison: tick runs in the table to compare their loss curves.';
     return { data: joined as unknown as (number | null)[][], series, references: [...refs.values()], summary };
   }, [shown, histories, axis, weight, logY]);

@@ -82,7 +82,7 @@ export function defaultTrainForm(): TrainForm {
 export function formForFamily(form: TrainForm, family: ModelFamilyName): TrainForm {
   const spec = modelSpecSchema.parse({ family });
   const train = trainConfigSchema.parse(FAMILY_TRAIN_DEFAULTS[family]);
-  return { ...formFromSettings(spec, { ...train, seed: Number(form.seed) || train.seed }), name: form.name, autoName: form.autoName };
+  return { ...formFromSettings(spec, train), seed: form.seed, name: form.name, autoName: form.autoName };
 }
 
 /** The form filled from a saved run's settings ("Duplicate run"); the name is a fresh one. */

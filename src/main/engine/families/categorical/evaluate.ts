@@ -70,7 +70,8 @@ export async function datasetNll(
   const mean = predictions ? total / predictions : NaN;
   let v = 0;
   for (const p of perWindow) v += (p - mean) ** 2;
-  return { nats: mean, ci95: n > 1 ? 1.96 * Math.sqrt(v / (n - 1) / n) : NaN, predictions };
+  // One window gives no spread: 0 rather than NaN, which a stored spec could not hold.
+  return { nats: mean, ci95: n > 1 ? 1.96 * Math.sqrt(v / (n - 1) / n) : 0, predictions };
 }
 
 /** Evenly spread positions of [from, to), at most `max`. */

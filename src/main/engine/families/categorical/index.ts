@@ -39,7 +39,8 @@ export const categoricalFamily: ModelFamily<CategoricalSpec, CategoricalDataset>
   canFuse: canUseFusedRecurrent,
   checkBudget: (spec, train, impl) => {
     if (train.window < 2) throw new LabError('bad_argument', 'A categorical model needs windows of at least 2 steps');
-    checkTrainingBudget(spec, train, impl);
+    // Each step keeps its softmax (levels floats) and its inputs (context floats) besides the stack's activations.
+    checkTrainingBudget(spec, train, impl, undefined, spec.levels + spec.context);
   },
   normalisation: (samples) => categoricalNormalisation(samples),
   lossScale: () => 1 / Math.LN2, // nats to bits per sample
