@@ -317,10 +317,30 @@ static float logf_(float x) {
   return p + (float)e * 0.693147180559945f;
 }
 
+// out[0..N) += Σ_k in[k] · W[k·ws + 0..N), 32 columns at a time (8 accumulators per broadcast input:
+// half the broadcasts of rowTimes' 16), the rest through rowTimes. The generation step's hot loop:
+// measured 15.5 -> see README's Speed for a GRU of 128 at 16 kHz.
+static void rowTimesWide(int Kdim, int N, const float *in, const float *W, int ws, float *out) {
+  int n = 0;
+  for (; n + 32 <= N; n += 32) {
+    f4 a0 = ld(out + n), a1 = ld(out + n + 4), a2 = ld(out + n + 8), a3 = ld(out + n + 12);
+    f4 a4 = ld(out + n + 16), a5 = ld(out + n + 20), a6 = ld(out + n + 24), a7 = ld(out + n + 28);
+    for (int k = 0; k < Kdim; k++) {
+      f4 s = splat(in[k]);
+      const float *w = W + k * ws + n;
+      a0 = mad(s, ld(w), a0); a1 = mad(s, ld(w + 4), a1); a2 = mad(s, ld(w + 8), a2); a3 = mad(s, ld(w + 12), a3);
+      a4 = mad(s, ld(w + 16), a4); a5 = mad(s, ld(w + 20), a5); a6 = mad(s, ld(w + 24), a6); a7 = mad(s, ld(w + 28), a7);
+    }
+    st(out + n, a0); st(out + n + 4, a1); st(out + n + 8, a2); st(out + n + 12, a3);
+    st(out + n + 16, a4); st(out + n + 20, a5); st(out + n + 24, a6); st(out + n + 28, a7);
+  }
+  if (n < N) rowTimes(Kdim, N - n, in, W + n, ws, out + n, 1);
+}
+
 // Logits of one row into l[0..V): bias + h·W, W [U, V]. V a multiple of 4.
 static void logitsRow(int U, int V, const float *h, const float *W, const float *bias, float *l) {
   for (int n = 0; n < V; n += 4) st(l + n, ld(bias + n));
-  rowTimes(U, V, h, W, V, l, 1);
+  rowTimesWide(U, V, h, W, V, l);
 }
 
 // Softmax cross-entropy of M rows of hidden states (row m at H + m·hs, U values) through a dense head
@@ -363,14 +383,14 @@ void softmax_xent_backward(int M, int U, int V, const float *H, int hs, float *P
 static void gruStep(int I, int U, const float *x, float *h, const float *K, const float *R, const float *bias, float *a) {
   const int G = 3 * U;
   for (int n = 0; n < G; n += 4) st(a + n, ld(bias + n));
-  rowTimes(I, G, x, K, G, a, 1);
-  rowTimes(U, 2 * U, h, R, G, a, 1);
+  rowTimesWide(I, G, x, K, G, a);
+  rowTimesWide(U, 2 * U, h, R, G, a);
   for (int j = 0; j < U; j += 4) {
     f4 z = sigmoid4(ld(a + j)), r = sigmoid4(ld(a + U + j));
     st(a + j, z);
     st(a + 3 * U + j, wasm_f32x4_mul(r, ld(h + j)));
   }
-  rowTimes(U, U, a + 3 * U, R + 2 * U, G, a + 2 * U, 1);
+  rowTimesWide(U, U, a + 3 * U, R + 2 * U, G, a + 2 * U);
   for (int j = 0; j < U; j += 4) {
     f4 z = ld(a + j), hh = tanh4(ld(a + 2 * U + j));
     st(h + j, wasm_f32x4_add(wasm_f32x4_mul(z, ld(h + j)), wasm_f32x4_mul(wasm_f32x4_sub(splat(1.0f), z), hh)));
