@@ -1,7 +1,7 @@
 // The audio families' quality and speed on the recordings bench/make-audio.sh makes (issue 9's bars),
 // run as a script, not a timed test:
 //   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
-//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--only vowel,pluck] [--no-train] [--json]
+//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
 // continuations (silence, the linear predictor run free, the last period looped). Prints one row per
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     units: { type: 'string' },
     'pre-emphasis': { type: 'string' },
     context: { type: 'string' },
+    'input-noise': { type: 'string' },
     window: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -49,6 +50,7 @@ const model = {
   ...(values.units ? { units: values.units.split(',').map(Number) } : {}),
   ...(values['pre-emphasis'] ? { preEmphasis: Number(values['pre-emphasis']) } : {}),
   ...(values.context ? { context: Number(values.context) } : {}),
+  ...(values['input-noise'] ? { inputNoise: Number(values['input-noise']) } : {}),
 } as ModelSpecInput;
 const GENERATE_SECONDS = 2;
 const PRIME_SECONDS = 0.5;

@@ -72,6 +72,7 @@ train options:
   categorical family (the default for --wav: a μ-law sample RNN, ${DEFAULT_CATEGORICAL_UNITS.join('x')} GRU; window, batch, lr and epochs
   default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --levels N           μ-law levels (256)      --pre-emphasis A  (0.85; 0 = off)      --burn-in N  (32)
+  --input-noise L      std of noise added to the inputs while training, in μ-law levels (0)
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)
@@ -190,6 +191,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     levels: { type: 'string' },
     'pre-emphasis': { type: 'string' },
     'burn-in': { type: 'string' },
+    'input-noise': { type: 'string' },
     rate: { type: 'string' },
     split: { type: 'string' },
     patience: { type: 'string' },
@@ -225,6 +227,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...(num(v, 'levels', true) !== undefined ? { levels: num(v, 'levels', true) } : {}),
     ...(num(v, 'pre-emphasis', false) !== undefined ? { preEmphasis: num(v, 'pre-emphasis', false) } : {}),
     ...(num(v, 'burn-in', true) !== undefined ? { burnIn: num(v, 'burn-in', true) } : {}),
+    ...(num(v, 'input-noise', false) !== undefined ? { inputNoise: num(v, 'input-noise', false) } : {}),
   } as ModelSpecInput;
   const rate = num(v, 'rate', true);
   if (rate !== undefined && !wav) throw new LabError('bad_argument', '--rate sets the model sample rate of a --wav recording');

@@ -363,7 +363,7 @@ export function App({ client }: { client: LabClient }) {
             view={generation}
             busy={gen.busy}
             playing={playing === 'generated'}
-            onGenerate={(m, p, l, t) => void gen.generate(m, p, l, t)}
+            onGenerate={(m, p, l, t, o) => void gen.generate(m, p, l, t, o)}
             onContinue={(l, t) => void gen.continueGeneration(l, t)}
             onPlay={() => void play('generated')}
             onStop={stop}

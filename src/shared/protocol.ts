@@ -43,6 +43,8 @@ export const commandArgs = {
   'generate.start': z.object({
     name: modelNameSchema,
     prime: z.number().int().min(1).max(1_000_000).optional(),
+    /** Where the prime starts in the model's signal, in samples; absent: the held-out region (for audio, its loudest part). */
+    offset: z.number().int().min(0).optional(),
     length: z.number().int().min(1).max(10_000_000),
     state: f32.optional(),
     chunkSize: z.number().int().min(1).optional(),

@@ -128,7 +128,7 @@ describe('GenerationPanel', () => {
   const empty: GenerationView = { model: null, primeSamples: new Float32Array(0), samples: new Float32Array(0), truth: null, sampleRate: 44100, state: null };
   const props = { busy: false, playing: false, onContinue: vi.fn(), onPlay: vi.fn(), onStop: vi.fn(), onExport: vi.fn(), onModelChange: vi.fn() };
   function Gen(p: Omit<React.ComponentProps<typeof GenerationPanel>, 'settings' | 'onSettingsChange' | 'model' | keyof typeof props> & { model?: string }) {
-    const [settings, setSettings] = useState({ prime: '100', length: '1000', temperature: '1' });
+    const [settings, setSettings] = useState({ prime: '100', length: '1000', temperature: '1', offset: '' });
     const [model, setModel] = useState(p.model ?? null);
     return <GenerationPanel {...props} {...p} model={model} onModelChange={setModel} settings={settings} onSettingsChange={setSettings} />;
   }
@@ -140,13 +140,18 @@ describe('GenerationPanel', () => {
     fireEvent.change(screen.getByTestId('prime'), { target: { value: '50' } });
     fireEvent.change(screen.getByTestId('gen-length'), { target: { value: '2000' } });
     fireEvent.click(screen.getByTestId('generate'));
-    expect(onGenerate).toHaveBeenCalledWith('b', 50, 2000, 1);
+    expect(onGenerate).toHaveBeenCalledWith('b', 50, 2000, 1, null);
     fireEvent.change(screen.getByTestId('temperature'), { target: { value: '-1' } });
     expect(screen.getByText('must be at least 0')).toBeTruthy();
     expect((screen.getByTestId('generate') as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(screen.getByTestId('temperature'), { target: { value: '0.7' } });
     fireEvent.click(screen.getByTestId('generate'));
-    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7);
+    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, null);
+    fireEvent.change(screen.getByTestId('prime-offset'), { target: { value: '1.5' } });
+    expect(screen.getByText('must be a whole number')).toBeTruthy();
+    fireEvent.change(screen.getByTestId('prime-offset'), { target: { value: '4000' } });
+    fireEvent.click(screen.getByTestId('generate'));
+    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, 4000);
     for (const id of ['play', 'export', 'continue', 'stop']) expect((screen.getByTestId(id) as HTMLButtonElement).disabled).toBe(true);
   });
 

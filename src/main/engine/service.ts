@@ -157,6 +157,7 @@ export class LabService {
         const r = await generateFromFolder({
           dir: this.modelDir(a.name),
           prime: a.prime,
+          offset: a.offset,
           length: a.length,
           state: a.state,
           sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },

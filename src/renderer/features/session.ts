@@ -35,13 +35,13 @@ const sessionSchema = z.object({
   form: formSchema,
   selected: z.string().nullable(),
   /** temperature: absent from sessions saved before sampling families. */
-  generation: z.object({ prime: z.string(), length: z.string(), temperature: z.string().default('1') }),
+  generation: z.object({ prime: z.string(), length: z.string(), temperature: z.string().default('1'), offset: z.string().default('') }),
   compared: z.array(z.string()),
 });
 export type Session = z.infer<typeof sessionSchema>;
 
 export function defaultSession(): Session {
-  return { preset: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: String(DEFAULT_GENERATE_LENGTH), temperature: '1' }, compared: [] };
+  return { preset: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: String(DEFAULT_GENERATE_LENGTH), temperature: '1', offset: '' }, compared: [] };
 }
 
 export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Session {

@@ -74,6 +74,12 @@ export const categoricalSpecSchema = z.object({
    * (each costs 3·units multiply-adds per step in a GRU, a fraction of the recurrent product).
    */
   context: z.number().int().min(1).max(64).default(16),
+  /**
+   * Standard deviation, in μ-law levels, of Gaussian noise added to the inputs (not the targets) while
+   * training: generation feeds the net its own sampled levels, which are never exactly the recording's.
+   * 0 = off.
+   */
+  inputNoise: z.number().min(0).max(64).default(0),
   /** Steps at the start of each training window whose loss is not counted (the state warms up from zero). */
   burnIn: z.number().int().min(0).max(4096).default(32),
 });

@@ -25,6 +25,18 @@ export interface GenerationSettings {
   prime: string;
   length: string;
   temperature: string;
+  /** Where the prime starts in the signal, in samples; blank: the engine chooses (the held-out part, for audio its loudest half second). */
+  offset: string;
+}
+
+/** A prime start as typed: blank (automatic) or a whole number of samples from 0. */
+export function checkOffset(text: string): { value: number | null; error: null } | { value: null; error: string } {
+  if (text.trim() === '') return { value: null, error: null };
+  const r = parseNumberText(text);
+  if ('error' in r) return { value: null, error: r.error };
+  if (!Number.isInteger(r.value)) return { value: null, error: 'must be a whole number' };
+  if (r.value < 0) return { value: null, error: 'must be at least 0' };
+  return { value: r.value, error: null };
 }
 
 /** A sampling temperature as typed: a number from 0 (the most likely level each step) to 100, or why not. */
@@ -58,7 +70,8 @@ export interface GenerationPanelProps {
   view: GenerationView;
   busy: boolean;
   playing: boolean;
-  onGenerate: (model: string, prime: number, length: number, temperature: number) => void;
+  /** offset: where the prime starts in the signal, or null to let the engine choose. */
+  onGenerate: (model: string, prime: number, length: number, temperature: number, offset: number | null) => void;
   onContinue: (length: number, temperature: number) => void;
   onPlay: () => void;
   onStop: () => void;
@@ -74,7 +87,8 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
   const length = checkCount(settings.length, 1, MAX_GENERATE_LENGTH);
   const temperature = checkTemperature(settings.temperature);
   const spectrogram = useMemo(() => (view.samples.length ? spectrogramImage(view.samples, view.sampleRate) : null), [view.samples, view.sampleRate]);
-  const invalid = prime.error !== null || length.error !== null || temperature.error !== null;
+  const offset = checkOffset(settings.offset ?? '');
+  const invalid = prime.error !== null || length.error !== null || temperature.error !== null || offset.error !== null;
 
   const chart = useMemo(() => {
     const p = view.primeSamples.length;
@@ -99,6 +113,15 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           </select>
         </label>
         <TextField label="prime (samples)" inputMode="numeric" testId="prime" value={settings.prime} error={prime.error} onChange={(t) => onSettingsChange({ ...settings, prime: t })} />
+        <TextField
+          label="prime from (sample)"
+          inputMode="numeric"
+          testId="prime-offset"
+          value={settings.offset ?? ''}
+          error={offset.error}
+          onChange={(t) => onSettingsChange({ ...settings, offset: t })}
+          hint="blank: the held-out part of the signal (for audio, its loudest stretch)"
+        />
         <TextField label="length (samples)" inputMode="numeric" testId="gen-length" value={settings.length} error={length.error} onChange={(t) => onSettingsChange({ ...settings, length: t })} />
         <TextField
           label="temperature"
@@ -111,7 +134,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
         />
       </div>
       <div className="row buttons">
-        <button data-testid="generate" disabled={busy || !chosen || invalid || !!unavailable} title={unavailable ?? undefined} onClick={() => prime.value !== null && length.value !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.value, temperature.value)}>
+        <button data-testid="generate" disabled={busy || !chosen || invalid || !!unavailable} title={unavailable ?? undefined} onClick={() => prime.value !== null && length.value !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.value, temperature.value, offset.value)}>
           Generate
         </button>
         <button data-testid="continue" disabled={busy || !view.state || length.error !== null || temperature.error !== null || !!unavailable} onClick={() => length.value !== null && temperature.value !== null && onContinue(length.value, temperature.value)} title="Continue from the packed state">

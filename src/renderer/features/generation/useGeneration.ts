@@ -38,13 +38,13 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     [client],
   );
 
-  const generate = async (model: string, prime: number, length: number, temperature = 1) => {
+  const generate = async (model: string, prime: number, length: number, temperature = 1, offset: number | null = null) => {
     setBusy(true);
     const before = view;
     const runId = (current.current = newRunId());
     setView({ ...emptyGeneration, model, sampleRate: before.sampleRate });
     try {
-      const r = await client.call('generate.start', { name: model, prime, length, temperature, runId });
+      const r = await client.call('generate.start', { name: model, prime, length, temperature, ...(offset !== null ? { offset } : {}), runId });
       if (current.current !== runId) return; // the signal changed meanwhile
       setView({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
       emitAppEvent('generation-done', { model, samples: r.samples.length });

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CategoricalSpec, TrainConfig } from '../../../../shared/contract';
 import { muLawEncodeAll, preEmphasis } from '../../../../shared/dsp/mulaw';
 import { WindowDataset, type Splits } from '../../dataset';
+import { SeededRandom } from '../../../../shared/signals/random';
 import type { FamilyDataset } from '../family';
 
 /** The network's input for a level: scaled to [-1, 1]. */
@@ -69,6 +70,12 @@ export class CategoricalDataset implements FamilyDataset {
       const s = order[from + b];
       this.fillInputs(s, x, b * T * k);
       y.set(this.levels.subarray(s + 1, s + T + 1), b * T);
+    }
+    if (this.spec.inputNoise > 0) {
+      // Seeded by the batch's first window and position, so that a run repeats exactly.
+      const rng = new SeededRandom(order[from] * 7919 + from);
+      const sd = this.spec.inputNoise * levelInput(this.spec.levels).scale;
+      for (let i = 0; i < x.length; i++) x[i] += sd * rng.normal();
     }
     return { x: tf.tensor3d(x, [n, T, k]), y: tf.tensor2d(y, [n, T], 'int32') };
   }
