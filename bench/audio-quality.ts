@@ -1,7 +1,7 @@
 // The audio families' quality and speed on the recordings bench/make-audio.sh makes (issue 9's bars),
 // run as a script, not a timed test:
 //   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
-//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--only vowel,pluck] [--no-train] [--json]
+//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--seed S] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
 // continuations (silence, the linear predictor run free, the last period looped). Prints one row per
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'max-train-windows': { type: 'string' },
     temperatures: { type: 'string', default: '1,0.7' },
     cut: { type: 'string' },
+    seed: { type: 'string' },
     only: { type: 'string' },
     'no-train': { type: 'boolean' },
     json: { type: 'boolean' },
@@ -80,7 +81,7 @@ for (const name of recordings) {
   }
   await initBackend(null);
   for (const temperature of values.temperatures!.split(',').map(Number)) {
-  const sampling = { temperature, ...(values.cut !== undefined ? { cut: Number(values.cut) } : {}) };
+  const sampling = { temperature, ...(values.cut !== undefined ? { cut: Number(values.cut) } : {}), ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}) };
   const folder = await loadModelFolder(out);
   const { spec } = folder;
   const samplesPerSecond = seq === null ? null : seq * spec.train.window;

@@ -27,11 +27,11 @@ describe.skipIf(!chromiumOrSkip('categorical end-to-end test'))('a categorical m
     await expect.poll(() => page.getAttribute('[data-testid=spectrogram-signal]', 'data-columns')).toBe('391'); // 50,001 samples: a column per 128
 
     await page.selectOption('[data-testid=family]', 'categorical');
-    // The family's defaults replace the notebook's: a GRU of 128, windows of 256, batches of 32.
+    // The family's defaults replace the notebook's: a GRU of 128, windows of 256, batches of 16.
     expect(await page.inputValue('[data-testid=units]')).toBe('128');
     expect(await page.inputValue('[data-testid=cell]')).toBe('gru');
     expect(await page.inputValue('[data-testid=window]')).toBe('256');
-    expect(await page.inputValue('[data-testid=batch]')).toBe('32');
+    expect(await page.inputValue('[data-testid=batch]')).toBe('16');
     await page.fill('[data-testid=units]', '10');
     await expect.poll(() => page.textContent('.grid-form')).toMatch(/multiple of 4/);
     await page.fill('[data-testid=units]', '16');
