@@ -60,6 +60,8 @@ export const DEFAULT_SEED = 1;
 /** Windows per epoch unless set: all of a preset's (30,000 for the sine), 200,000 of a long recording's. */
 export const DEFAULT_EPOCH_WINDOWS = 200_000;
 export const DEFAULT_SPLIT = 'shuffled';
+/** Share of the windows (or, blocked, of the signal) that trains; the UI's epoch hint counts with it too. */
+export const DEFAULT_TRAIN_FRACTION = 0.6;
 
 export const trainConfigSchema = z.object({
   /** Samples the network sees before predicting the next one. */
@@ -74,7 +76,7 @@ export const trainConfigSchema = z.object({
   /** 'shuffled': window starts shuffled then cut (the notebook); 'blocked': contiguous spans, no sample shared. */
   split: z.enum(['shuffled', 'blocked']).default(DEFAULT_SPLIT),
   /** Fractions of windows for train and dev; the rest is test. */
-  trainFraction: z.number().gt(0).lt(1).default(0.6),
+  trainFraction: z.number().gt(0).lt(1).default(DEFAULT_TRAIN_FRACTION),
   devFraction: z.number().gt(0).lt(1).default(0.2),
   seed: z.number().int().default(DEFAULT_SEED),
   /** Stop when dev loss has not improved for this many epochs (0 = never). */

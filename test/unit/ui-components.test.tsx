@@ -212,6 +212,8 @@ describe('epoch coverage', () => {
     const { epochCoverage } = await import('../../src/renderer/features/training/TrainingPanel');
     expect(epochCoverage(57_600_000, 100, 200_000)).toBe('an epoch trains on 200,000 windows of 100 samples: 0.58 % of the 34,559,940 training windows');
     expect(epochCoverage(50_001, 100, 200_000)).toBe('an epoch trains on 29,941 windows of 100 samples: all of the 29,941 training windows');
+    // A categorical model trains on 70 % of the signal (its family's default split).
+    expect(epochCoverage(50_001, 256, 2048, 0.7)).toBe('an epoch trains on 2,048 windows of 256 samples: 5.9 % of the 34,822 training windows');
   });
 });
 

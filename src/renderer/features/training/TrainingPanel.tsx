@@ -2,7 +2,7 @@
 // a live loss chart on an epoch axis with the references drawn in, and the result as a verdict:
 // each metric as a ratio to the noise floor, persistence and linear prediction.
 import { useMemo, useState } from 'react';
-import { FAMILY_LABELS, MODEL_FAMILIES, type ModelFamilyName } from '../../../shared/contract';
+import { DEFAULT_TRAIN_FRACTION, FAMILY_LABELS, FAMILY_TRAIN_DEFAULTS, MODEL_FAMILIES, type ModelFamilyName } from '../../../shared/contract';
 import type { EventPayload, ModelSummary } from '../../../shared/protocol';
 import { LineChart, formatValue, type ReferenceLine } from '../../components/LineChart';
 import { TextField } from '../../components/Field';
@@ -59,7 +59,7 @@ export interface TrainingPanelProps {
 }
 
 /** What one epoch trains on, in words: windows, and the share of the training windows they are. */
-export function epochCoverage(signalLength: number, window: number, maxTrainWindows: number, trainFraction = 0.6): string {
+export function epochCoverage(signalLength: number, window: number, maxTrainWindows: number, trainFraction = DEFAULT_TRAIN_FRACTION): string {
   const trainWindows = Math.round(Math.max(0, signalLength - window) * trainFraction);
   const perEpoch = maxTrainWindows > 0 ? Math.min(maxTrainWindows, trainWindows) : trainWindows;
   const share = trainWindows > 0 ? (100 * perEpoch) / trainWindows : 0;
@@ -212,7 +212,7 @@ export function TrainingPanel(props: TrainingPanelProps) {
         )}
         {signalLength !== null && !checked.errors.window && !checked.errors.maxTrainWindows && (
           <p className="hint wide" data-testid="epoch-coverage">
-            {epochCoverage(signalLength, checked.config.window, checked.config.maxTrainWindows)}
+            {epochCoverage(signalLength, checked.config.window, checked.config.maxTrainWindows, FAMILY_TRAIN_DEFAULTS[form.family].trainFraction ?? DEFAULT_TRAIN_FRACTION)}
           </p>
         )}
         <label>
