@@ -75,7 +75,7 @@ export async function loadSignal(source: SignalSource, defaultRate?: number): Pr
   // A file below the lowest model rate (a sensor log at 100 Hz) keeps its own rate and records none.
   const fallback = defaultRate ? Math.min(defaultRate, audio.sampleRate) : undefined;
   const rate = source.rate ?? (fallback !== undefined && fallback >= MIN_MODEL_RATE ? fallback : undefined);
-  const samples = rate && rate !== audio.sampleRate ? resample(audio.samples, audio.sampleRate, rate) : audio.samples;
+  const samples = rate && rate !== audio.sampleRate ? await resampledOnce(source.path, audio, rate) : audio.samples;
   return {
     source: { ...source, sampleRate: audio.sampleRate, ...(rate ? { rate } : {}) },
     samples,
@@ -83,6 +83,20 @@ export async function loadSignal(source: SignalSource, defaultRate?: number): Pr
     noiseFloor: null,
     truth: null,
   };
+}
+
+/**
+ * The last recording resampled, kept: every Generate re-reads its model's source, and the sinc
+ * resampler takes about 12 s per minute of audio. Keyed by the file's path, size and modification
+ * time; callers get a copy (training normalises its samples in place).
+ */
+let lastResampled: { key: string; samples: Float32Array } | null = null;
+
+async function resampledOnce(file: string, audio: { samples: Float32Array; sampleRate: number }, rate: number): Promise<Float32Array> {
+  const st = await fs.stat(file);
+  const key = [file, st.size, st.mtimeMs, audio.sampleRate, rate].join('\0');
+  if (lastResampled?.key !== key) lastResampled = { key, samples: resample(audio.samples, audio.sampleRate, rate) };
+  return lastResampled.samples.slice();
 }
 
 /** The normalisation the model's family applies to this signal. */

@@ -9,7 +9,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../shared/contract';
 import type { RecurrentState } from '../../shared/packed-state';
-import type { RecurrentWeights } from './recurrent-step';
+import type { LayerWeights, RecurrentWeights } from './recurrent-step';
 import { LstmShard, type HeadGrads, type ShardGrads, type ShardLayer } from './native/lstm-shard.js';
 
 const WASM_URL = new URL('./native/lstm.wasm', import.meta.url);
@@ -35,6 +35,38 @@ export class LstmKernel extends LstmShard {
   i32(ptr: number, n: number): Int32Array {
     return new Int32Array(this.x.memory.buffer, ptr, n);
   }
+
+  /**
+   * Copies a stack's weights and its state into memory, with the descriptor lstm_generate, stack_feed
+   * and cat_generate read (7 ints per layer: I, U, K, R, bias, h [B, U], c [B, U]; c is 0 for a GRU).
+   */
+  loadStack(layers: LayerWeights[], state: RecurrentState): LoadedStack {
+    const desc = this.alloc(7 * layers.length);
+    const rows: number[] = [];
+    const stateAt = layers.map((l, i) => {
+      const h = this.put(state.h[i]);
+      const c = state.cell === 'lstm' ? this.put(state.c[i]) : 0;
+      rows.push(l.inputSize, l.units, this.put(l.kernel), this.put(l.recurrent), this.put(l.bias), h, c);
+      return { h, c, n: state.batch * l.units };
+    });
+    this.i32(desc, rows.length).set(rows);
+    return { desc, stateAt };
+  }
+
+  /** Copies the state of a loaded stack from memory back into `state`. */
+  readStack(stack: LoadedStack, state: RecurrentState): RecurrentState {
+    stack.stateAt.forEach((s, i) => {
+      state.h[i].set(this.f32(s.h, s.n));
+      if (state.cell === 'lstm') state.c[i].set(this.f32(s.c, s.n));
+    });
+    return state;
+  }
+}
+
+/** A recurrent stack in an LstmKernel's memory: its descriptor and where each layer's (h, c) lies. */
+export interface LoadedStack {
+  desc: number;
+  stateAt: { h: number; c: number; n: number }[];
 }
 
 interface RemoteShard {
@@ -141,6 +173,22 @@ function shardPool(): ShardPool {
 }
 
 
+/** The per-layer (kernel, recurrent, bias) tensors of a fused op's arguments, as a shard reads them. */
+function shardLayers(ws: tf.Tensor[], layers: number): ShardLayer[] {
+  return Array.from({ length: layers }, (_, l) => ({
+    K: ws[3 * l].dataSync() as Float32Array,
+    R: ws[3 * l + 1].dataSync() as Float32Array,
+    b: ws[3 * l + 2].dataSync() as Float32Array,
+    U: ws[3 * l + 1].shape[0],
+  }));
+}
+
+/** How a batch of B rows is split over the pool: rows [bounds[i], bounds[i+1]) go to part i; part 0 runs on this thread. */
+function rowBounds(B: number, threads: number): number[] {
+  const parts = Math.max(1, Math.min(threads, Math.floor(B / MIN_ROWS_PER_THREAD)));
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * B) / parts));
+}
+
 /** True when a model spec can train through the fused op on the current backend. */
 export function canUseFusedRecurrent(spec: ModelSpec, backend: string): boolean {
   return (backend === 'cpu' || backend === 'wasm') && spec.dropout === 0 && spec.units.every((u) => u % 4 === 0);
@@ -159,15 +207,10 @@ export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 
     const [B, T] = xt.shape;
     const L = ws.length / 3;
     const p = shardPool();
-    const parts = Math.max(1, Math.min(p.threads, Math.floor(B / MIN_ROWS_PER_THREAD)));
     const xs = xt.dataSync() as Float32Array;
-    const layers: ShardLayer[] = [];
-    for (let l = 0; l < L; l++) {
-      layers.push({ K: ws[3 * l].dataSync() as Float32Array, R: ws[3 * l + 1].dataSync() as Float32Array, b: ws[3 * l + 2].dataSync() as Float32Array, U: ws[3 * l + 1].shape[0] });
-    }
+    const layers = shardLayers(ws, L);
     const U = layers[L - 1].U;
-    // Rows [bounds[i], bounds[i+1]) go to part i; part 0 runs on this thread.
-    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * B) / parts));
+    const bounds = rowBounds(B, p.threads);
     const timeMajor = (i: number) => {
       const n = bounds[i + 1] - bounds[i];
       const out = new Float32Array(T * n);
@@ -223,15 +266,11 @@ export function fusedCategoricalLoss(x: tf.Tensor3D, targets: Int32Array, burn: 
     if (!(burn >= 0 && burn < T)) throw new Error(`fused categorical loss: burn-in ${burn} must be below the window ${T}`);
     const L = (ws.length - 2) / 3;
     const p = shardPool();
-    const parts = Math.max(1, Math.min(p.threads, Math.floor(B / MIN_ROWS_PER_THREAD)));
     const xs = xt.dataSync() as Float32Array;
-    const layers: ShardLayer[] = [];
-    for (let l = 0; l < L; l++) {
-      layers.push({ K: ws[3 * l].dataSync() as Float32Array, R: ws[3 * l + 1].dataSync() as Float32Array, b: ws[3 * l + 2].dataSync() as Float32Array, U: ws[3 * l + 1].shape[0] });
-    }
+    const layers = shardLayers(ws, L);
     const W = ws[3 * L].dataSync() as Float32Array;
     const bias = ws[3 * L + 1].dataSync() as Float32Array;
-    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * B) / parts));
+    const bounds = rowBounds(B, p.threads);
     const part = (i: number) => {
       const n = bounds[i + 1] - bounds[i];
       const xOut = new Float32Array(T * n * I);
@@ -357,11 +396,10 @@ export function fusedPredictWindows(weights: RecurrentWeights, signal: Float32Ar
 /** A stack of LSTM layers loaded into lstm.wasm with its state, for priming and free-running generation. */
 export class WasmLstmStepper {
   private readonly k = new LstmKernel();
-  private readonly desc: number;
+  private readonly stack: LoadedStack;
   private readonly headK: number;
   private readonly z: number;
   private readonly y: number;
-  private readonly stateAt: { h: number; c: number; n: number }[];
   private readonly mark: number;
 
   constructor(
@@ -370,15 +408,7 @@ export class WasmLstmStepper {
   ) {
     const k = this.k;
     const B = state.batch;
-    this.desc = k.alloc(7 * weights.layers.length);
-    const rows: number[] = [];
-    this.stateAt = weights.layers.map((l, i) => {
-      const h = k.put(state.h[i]);
-      const c = k.put(state.c[i]);
-      rows.push(l.inputSize, l.units, k.put(l.kernel), k.put(l.recurrent), k.put(l.bias), h, c);
-      return { h, c, n: B * l.units };
-    });
-    k.i32(this.desc, rows.length).set(rows);
+    this.stack = k.loadStack(weights.layers, state);
     this.headK = k.put(weights.headKernel);
     this.z = k.alloc(4 * Math.max(...weights.units));
     this.y = k.alloc(B);
@@ -389,23 +419,19 @@ export class WasmLstmStepper {
   feed(xs: Float32Array, steps: number): void {
     this.k.rewind(this.mark);
     const p = this.k.put(xs);
-    this.k.x.lstm_feed(this.weights.layers.length, this.desc, this.state.batch, p, steps, this.z);
+    this.k.x.lstm_feed(this.weights.layers.length, this.stack.desc, this.state.batch, p, steps, this.z);
   }
 
   /** Generates `steps` samples per stream, `[steps, batch]` in network units, feeding each back. */
   generate(steps: number): Float32Array {
     this.k.rewind(this.mark);
     const out = this.k.alloc(steps * this.state.batch);
-    this.k.x.lstm_generate(this.weights.layers.length, this.desc, this.state.batch, this.headK, this.weights.headBias, steps, out, this.z, this.y);
+    this.k.x.lstm_generate(this.weights.layers.length, this.stack.desc, this.state.batch, this.headK, this.weights.headBias, steps, out, this.z, this.y);
     return this.k.f32(out, steps * this.state.batch).slice();
   }
 
   /** Copies the state held in wasm memory back into `state`. */
   syncState(): RecurrentState {
-    this.stateAt.forEach((s, i) => {
-      this.state.h[i].set(this.k.f32(s.h, s.n));
-      this.state.c[i].set(this.k.f32(s.c, s.n));
-    });
-    return this.state;
+    return this.k.readStack(this.stack, this.state);
   }
 }

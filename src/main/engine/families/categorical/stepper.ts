@@ -10,7 +10,7 @@ import type { Normalisation } from '../../../../shared/contract';
 import { muLawEncode, muLawTable } from '../../../../shared/dsp/mulaw';
 import { LabError } from '../../../../shared/errors';
 import { packState, unpackState, zeroState, type RecurrentState } from '../../../../shared/packed-state';
-import { LstmKernel } from '../../fused-recurrent';
+import { LstmKernel, type LoadedStack } from '../../fused-recurrent';
 import type { SamplingOptions, Stepper, StepperStart } from '../family';
 import { levelInput } from './dataset';
 import type { CategoricalWeights } from './model';
@@ -52,8 +52,7 @@ function streamSeed(seed: number, b: number): number {
 export class CategoricalStepper implements Stepper {
   readonly streams: number;
   private readonly k = new LstmKernel();
-  private readonly desc: number;
-  private readonly stateAt: { h: number; c: number; n: number }[];
+  private readonly stack: LoadedStack;
   private readonly W: number;
   private readonly bias: number;
   private readonly rng: number;
@@ -104,15 +103,7 @@ export class CategoricalStepper implements Stepper {
     }
     const k = this.k;
     const B = this.streams;
-    this.desc = k.alloc(7 * w.layers.length);
-    const rows: number[] = [];
-    this.stateAt = w.layers.map((l, i) => {
-      const h = k.put(recurrent.h[i]);
-      const c = w.cell === 'lstm' ? k.put(recurrent.c[i]) : 0;
-      rows.push(l.inputSize, l.units, k.put(l.kernel), k.put(l.recurrent), k.put(l.bias), h, c);
-      return { h, c, n: B * l.units };
-    });
-    k.i32(this.desc, rows.length).set(rows);
+    this.stack = k.loadStack(w.layers, recurrent);
     this.W = k.put(w.headKernel);
     this.bias = k.put(w.headBias);
     this.rng = k.alloc(B);
@@ -163,7 +154,7 @@ export class CategoricalStepper implements Stepper {
       k.rewind(mark);
       const steps = Math.min(SLICE, n - 1 - from);
       const xs = k.put(rowsOf(from, steps));
-      k.x.stack_feed(w.layers.length, this.desc, w.cell === 'gru' ? 1 : 0, B, I, xs, steps, this.z);
+      k.x.stack_feed(w.layers.length, this.stack.desc, w.cell === 'gru' ? 1 : 0, B, I, xs, steps, this.z);
     }
     k.rewind(mark);
     k.f32(this.x, B * I).set(rowsOf(n - 1, 1));
@@ -180,7 +171,7 @@ export class CategoricalStepper implements Stepper {
     for (let from = 0; from < length; from += slice) {
       const steps = Math.min(slice, length - from);
       this.k.x.cat_generate(
-        this.w.layers.length, this.desc, this.w.cell === 'gru' ? 1 : 0, B, this.context, this.W, this.bias, this.w.levels, this.invTemp, this.cut,
+        this.w.layers.length, this.stack.desc, this.w.cell === 'gru' ? 1 : 0, B, this.context, this.W, this.bias, this.w.levels, this.invTemp, this.cut,
         io.scale, io.offset, steps, this.rng, this.x, this.out, this.z, this.l,
       );
       const levels = this.k.i32(this.out, steps * B);
@@ -203,12 +194,7 @@ export class CategoricalStepper implements Stepper {
 
   pack(): Float32Array {
     const B = this.streams;
-    const recurrent = zeroState(this.w.cell, B, this.w.units);
-    this.stateAt.forEach((s, i) => {
-      recurrent.h[i].set(this.k.f32(s.h, s.n));
-      if (this.w.cell === 'lstm') recurrent.c[i].set(this.k.f32(s.c, s.n));
-    });
-    const packed = packState(recurrent);
+    const packed = packState(this.k.readStack(this.stack, zeroState(this.w.cell, B, this.w.units)));
     const I = this.context;
     const PER_STREAM = perStream(I);
     const p = new Float32Array(HEADER + B * PER_STREAM + packed.length);
