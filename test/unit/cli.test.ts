@@ -53,7 +53,7 @@ describe('command line', () => {
     expect(gj.judged_against).toBe('prime');
     const judged = gj.continuation_metrics as { model: { rmsRatio: number }; baselines: Record<string, unknown> };
     expect(judged.model.rmsRatio).toBeGreaterThan(0);
-    expect(Object.keys(judged.baselines).sort()).toEqual(['lastPeriodLooped', 'linearPredictor', 'silence']);
+    expect(Object.keys(judged.baselines).sort()).toEqual(['lastPeriodLooped', 'linearPredictor', 'silence', 'spectralFreeze']);
     const audio = decodeWav(await fs.readFile(wav));
     expect(audio.sampleRate).toBe(44_100);
     expect(audio.samples.length).toBe(300);

@@ -8,7 +8,7 @@ import {
   welchPsd,
   yinPitch,
 } from '../../src/shared/dsp/continuation-metrics';
-import { judgeContinuation, lastPeriodLooped, linearPredictorFree, silence } from '../../src/shared/dsp/trivial-continuations';
+import { judgeContinuation, lastPeriodLooped, linearPredictorFree, silence, spectralFreeze } from '../../src/shared/dsp/trivial-continuations';
 import { SeededRandom } from '../../src/shared/signals/random';
 
 const SR = 16_000;
@@ -153,7 +153,48 @@ describe('trivial continuations', () => {
     expect(() => linearPredictorFree(tone(220, 0.001), 10, 32)).toThrow(/at least 65 samples.*got 16/);
   });
 
-  it('judges a model beside silence, the predictor and the loop, all of its length', () => {
+  it.each([220, 333.3, 1000])('the freeze of a %s Hz sine keeps its frequency and level for 2 s, continuing it in phase', (hz) => {
+    const prime = tone(hz, 0.25);
+    const freeze = spectralFreeze(prime, 2 * SR)!;
+    expect(freeze).toHaveLength(2 * SR);
+    const truth = toneFrom(hz, prime.length, 2 * SR);
+    const m = continuationMetrics(freeze, truth, SR);
+    expect(Math.abs(m.pitchErrorPercent!)).toBeLessThan(0.5);
+    expect(Math.abs(m.rmsRatio - 1)).toBeLessThan(0.05);
+    for (const r of m.rmsOverTime) expect(Math.abs(r - 1)).toBeLessThan(0.05);
+    // Seamless: the first 10 ms follow the true continuation, so the join does not click.
+    for (let i = 0; i < 160; i++) expect(Math.abs(freeze[i] - truth[i])).toBeLessThan(0.01);
+  });
+
+  it('the freeze of white noise stays broadband; of a sine, one line', () => {
+    const noisy = continuationMetrics(spectralFreeze(noise(0.5, 6), 2 * SR)!, noise(2, 7), SR);
+    const sine = continuationMetrics(spectralFreeze(tone(220, 0.25), 2 * SR)!, tone(220, 2), SR);
+    expect(noisy.flatness!).toBeGreaterThan(0.3);
+    expect(noisy.flatness!).toBeGreaterThan(30 * sine.flatness!);
+    expect(noisy.collapsed).toBe(false);
+  });
+
+  it('a prime shorter than a frame and a hop is frozen from a smaller frame that fits, still in tune and level', () => {
+    const prime = tone(440, 0.05); // 800 samples: the 1024-sample frame halves to 512
+    const truth = toneFrom(440, prime.length, SR);
+    const freeze = spectralFreeze(prime, SR)!;
+    const m = continuationMetrics(freeze, truth, SR);
+    expect(Math.abs(m.pitchErrorPercent!)).toBeLessThan(0.5);
+    expect(Math.abs(m.rmsRatio - 1)).toBeLessThan(0.05);
+    for (let i = 0; i < 160; i++) expect(Math.abs(freeze[i] - truth[i])).toBeLessThan(0.01);
+  });
+
+  it('there is nothing to freeze in a prime too short for the smallest frame, or silent at its end', () => {
+    expect(spectralFreeze(tone(220, 319 / SR), SR)).toBeNull(); // the smallest frame and hop need 256 + 64 samples
+    expect(spectralFreeze(tone(220, 320 / SR), 10)).toHaveLength(10);
+    expect(spectralFreeze(new Float32Array(0), SR)).toBeNull();
+    expect(spectralFreeze(new Float32Array(SR), SR)).toBeNull();
+    expect(spectralFreeze(Float32Array.from({ length: SR }, (_, i) => (i < SR / 2 ? Math.sin(i) : 0)), SR)).toBeNull();
+    expect(spectralFreeze(Float32Array.from(tone(220, 0.25), (v, i) => (i === 3900 ? NaN : v)), SR)).toBeNull();
+    expect(() => spectralFreeze(tone(220, 0.25), SR, { hop: 1000 })).toThrow(/hop.*but got 1000/);
+  });
+
+  it('judges a model beside silence, the predictor, the loop and the freeze, all of its length', () => {
     const prime = tone(220, 0.25);
     const truth = toneFrom(220, prime.length, SR);
     const j = judgeContinuation(truth.map((v) => v * 0.3), prime, truth, SR);
@@ -166,16 +207,20 @@ describe('trivial continuations', () => {
     expect(j.baselines.lastPeriodLooped!.lsdDb).toBeLessThan(0.5);
     expect(j.linearPredictorOrder).toBe(32);
     expect(j.baselines.lastPeriodLooped!.rmsOverTime).toHaveLength(2);
+    expect(j.baselines.spectralFreeze!.lsdDb).toBeLessThan(0.5);
+    expect(j.baselines.spectralFreeze!.collapsed).toBe(false);
+    expect(j.baselines.spectralFreeze!.rmsOverTime).toHaveLength(2);
   });
 
-  it('a prime too short for a baseline leaves it null; an empty prime leaves both null', () => {
+  it('a prime too short for a baseline leaves it null; an empty prime leaves all null', () => {
     const truth = tone(220, 0.5);
     const short = judgeContinuation(truth, tone(220, 0.0004), truth, SR); // 6 samples
     expect(short.linearPredictorOrder).toBe(2);
     expect(short.baselines.linearPredictor).not.toBeNull();
     expect(short.baselines.lastPeriodLooped).toBeNull();
+    expect(short.baselines.spectralFreeze).toBeNull();
     const none = judgeContinuation(truth, new Float32Array(0), truth, SR);
-    expect([none.baselines.linearPredictor, none.baselines.lastPeriodLooped, none.linearPredictorOrder]).toEqual([null, null, null]);
+    expect([none.baselines.linearPredictor, none.baselines.lastPeriodLooped, none.baselines.spectralFreeze, none.linearPredictorOrder]).toEqual([null, null, null, null]);
   });
 
   it('is deterministic', () => {

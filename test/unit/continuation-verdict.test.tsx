@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
-// The generation panel's verdict: a continuation beside silence, the linear predictor and the last
-// period looped, in words a user reads.
+// The generation panel's verdict: a continuation beside silence, the linear predictor, the last
+// period looped and the spectral freeze, in words a user reads.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, render, screen } from '@testing-library/react';
 import { ContinuationVerdict, judge } from '../../src/renderer/features/generation/ContinuationVerdict';
@@ -26,8 +26,8 @@ describe('continuation verdict', () => {
     const fading = Float32Array.from(truth, (x, i) => x * Math.exp(-i / 400));
     render(<ContinuationVerdict samples={fading} primeSamples={prime} truth={truth} sampleRate={rate} />);
     const text = screen.getByTestId('continuation-verdict').textContent!;
-    expect(text).toMatch(/further from the true continuation than .*the last period looped/);
+    expect(text).toMatch(/further from the true continuation than (silence, )?the linear predictor run free, the last period looped and the spectral freeze\./);
     expect(text).toMatch(/collapses or blows up/);
-    expect(screen.getAllByRole('row').map((r) => r.querySelector('th')?.textContent)).toEqual(['continuation', 'the model', 'silence', 'linear predictor', 'last period looped']);
+    expect(screen.getAllByRole('row').map((r) => r.querySelector('th')?.textContent)).toEqual(['continuation', 'the model', 'silence', 'linear predictor', 'last period looped', 'spectral freeze']);
   });
 });

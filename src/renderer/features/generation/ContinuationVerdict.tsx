@@ -1,5 +1,5 @@
-// A continuation judged as an audio person would, beside three trivial continuations: silence, the
-// linear predictor run free and the last pitch period looped (src/shared/dsp). Against the true
+// A continuation judged as an audio person would, beside four trivial continuations: silence, the
+// linear predictor run free, the last pitch period looped and the last frame frozen (src/shared/dsp). Against the true
 // continuation where there is one, else against the prime. Only the first seconds are judged, so
 // that a long continuation does not hold the page.
 import { useMemo } from 'react';
@@ -7,7 +7,7 @@ import { WELCH_SEGMENT, type ContinuationMetrics } from '../../../shared/dsp/con
 import { rms } from '../../../shared/dsp/spectrum';
 import { judgeContinuation, type ContinuationJudgement } from '../../../shared/dsp/trivial-continuations';
 
-/** Seconds of a continuation judged in the page (about 0.6 s of work for 10 s at 44.1 kHz). */
+/** Seconds of a continuation judged in the page (about 1 s of work for 10 s at 44.1 kHz, a fifth of it the spectral freeze). */
 export const JUDGED_SECONDS = 10;
 
 export interface ContinuationVerdictProps {
@@ -24,7 +24,15 @@ export interface Verdict {
   sentence: string;
 }
 
-const BASELINE_NAMES = { silence: 'silence', linearPredictor: 'the linear predictor run free', lastPeriodLooped: 'the last period looped' } as const;
+const BASELINE_NAMES = {
+  silence: 'silence',
+  linearPredictor: 'the linear predictor run free',
+  lastPeriodLooped: 'the last period looped',
+  spectralFreeze: 'the spectral freeze',
+} as const;
+
+/** "a", "a and b", "a, b and c". */
+const listed = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);
 
 /** The judgement and its sentence, or null when there is nothing with sound to judge against. */
 export function judge(p: ContinuationVerdictProps): Verdict | null {
@@ -47,7 +55,7 @@ export function judge(p: ContinuationVerdictProps): Verdict | null {
       ? 'Too short for a long-term spectrum.'
       : lost.length === 0
         ? `Its long-term spectrum is closer to the ${truth ? 'true continuation' : 'prime'} than every trivial continuation.${collapse}`
-        : `Its long-term spectrum is further from the ${truth ? 'true continuation' : 'prime'} than ${lost.join(' and ')}.${collapse}`;
+        : `Its long-term spectrum is further from the ${truth ? 'true continuation' : 'prime'} than ${listed(lost)}.${collapse}`;
   return { against: truth ? 'truth' : 'prime', judged, sentence };
 }
 
@@ -68,6 +76,7 @@ export function ContinuationVerdict(props: ContinuationVerdictProps) {
     ['silence', verdict.judged.baselines.silence],
     ['linear predictor', verdict.judged.baselines.linearPredictor],
     ['last period looped', verdict.judged.baselines.lastPeriodLooped],
+    ['spectral freeze', verdict.judged.baselines.spectralFreeze],
   ];
   return (
     <div data-testid="continuation-verdict">
