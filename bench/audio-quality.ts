@@ -4,9 +4,9 @@
 //       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--seed S] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
-// continuations (silence, the linear predictor run free, the last period looped). Prints one row per
-// recording: training time and speed, held-out bits/sample beside the references, generation speed on
-// one core, RMS of each 0.5 s, long-term LSD, pitch and flatness.
+// continuations (silence, the linear predictor run free, the last period looped, the spectral
+// freeze). Prints one row per recording: training time and speed, held-out bits/sample beside the
+// references, generation speed on one core, RMS of each 0.5 s, long-term LSD, pitch and flatness.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { generateFromFolder, train } from '../src/main/engine/engine';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     'pre-emphasis': { type: 'string' },
     context: { type: 'string' },
     'input-noise': { type: 'string' },
+    'frame-size': { type: 'string' },
+    hop: { type: 'string' },
     window: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -52,6 +54,8 @@ const model = {
   ...(values['pre-emphasis'] ? { preEmphasis: Number(values['pre-emphasis']) } : {}),
   ...(values.context ? { context: Number(values.context) } : {}),
   ...(values['input-noise'] ? { inputNoise: Number(values['input-noise']) } : {}),
+  ...(values['frame-size'] ? { frameSize: Number(values['frame-size']) } : {}),
+  ...(values.hop ? { hop: Number(values.hop) } : {}),
 } as ModelSpecInput;
 const GENERATE_SECONDS = 2;
 const PRIME_SECONDS = 0.5;
@@ -84,7 +88,7 @@ for (const name of recordings) {
   const sampling = { temperature, ...(values.cut !== undefined ? { cut: Number(values.cut) } : {}), ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}) };
   const folder = await loadModelFolder(out);
   const { spec } = folder;
-  const samplesPerSecond = seq === null ? null : seq * spec.train.window;
+  const samplesPerSecond = seq === null ? null : seq * spec.train.window * familyOf(spec.model).framing(spec.model).samplesPerStep;
   const rate = spec.sampleRate;
   const length = Math.round(GENERATE_SECONDS * rate);
   const g = await generateFromFolder({ dir: out, length, prime: Math.round(PRIME_SECONDS * rate), sampling });
@@ -96,8 +100,9 @@ for (const name of recordings) {
   folder.model.dispose();
   const reference = g.truth && g.truth.length >= length / 2 ? g.truth : g.primeSamples;
   const j = judgeContinuation(g.samples, g.primeSamples, reference, rate);
-  const m = spec.metrics && 'family' in spec.metrics ? spec.metrics : null;
-  const lsd = { model: j.model.lsdDb, silence: j.baselines.silence.lsdDb, lp: j.baselines.linearPredictor?.lsdDb ?? null, loop: j.baselines.lastPeriodLooped?.lsdDb ?? null };
+  const m = spec.metrics && 'family' in spec.metrics && spec.metrics.family === 'categorical' ? spec.metrics : null;
+  const sm = spec.metrics && 'family' in spec.metrics && spec.metrics.family === 'spectral' ? spec.metrics : null;
+  const lsd = { model: j.model.lsdDb, silence: j.baselines.silence.lsdDb, lp: j.baselines.linearPredictor?.lsdDb ?? null, loop: j.baselines.lastPeriodLooped?.lsdDb ?? null, freeze: j.baselines.spectralFreeze?.lsdDb ?? null };
   const row = {
     recording: name,
     temperature,
@@ -109,13 +114,16 @@ for (const name of recordings) {
     test_bits: m?.test_bits ?? null,
     lpc_bits: m?.lpc_bits ?? null,
     unigram_bits: m?.unigram_bits ?? null,
+    test_nll: sm?.test_nll ?? null,
+    persistence_nll: sm?.persistence_nll ?? null,
+    mean_frame_nll: sm?.mean_frame_nll ?? null,
     gen_us_per_sample: usPerSample,
     realtime_x: 1e6 / usPerSample / rate,
     judged_against: reference === g.truth ? 'truth' : 'prime',
     rms_over_time: j.model.rmsOverTime,
     collapsed: j.model.collapsed,
     lsd_db: lsd,
-    beats_all_trivial_lsd: [lsd.silence, lsd.lp, lsd.loop].every((b) => b === null || (lsd.model !== null && lsd.model < b)),
+    beats_all_trivial_lsd: [lsd.silence, lsd.lp, lsd.loop, lsd.freeze].every((b) => b === null || (lsd.model !== null && lsd.model < b)),
     pitch_hz: j.model.pitchHz,
     source_pitch_hz: j.model.sourcePitchHz,
     pitch_error_pct: j.model.pitchErrorPercent,
@@ -127,8 +135,9 @@ for (const name of recordings) {
   if (!values.json) {
     process.stdout.write(
       `${name.padEnd(7)} T=${temperature} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
-        `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
-        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model, 1)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop, 1)})` +
+        (sm ? `NLL ${f(row.test_nll, 3)} nats/bin (persistence ${f(row.persistence_nll, 3)}, bin spread ${f(row.mean_frame_nll, 3)})` : `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})`) +
+        `  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
+        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model, 1)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop, 1)}, freeze ${f(lsd.freeze, 1)})` +
         `  pitch ${f(row.pitch_hz, 1)} vs ${f(row.source_pitch_hz, 1)} Hz (${f(row.pitch_error_pct, 1)} %)  flatness ${f(row.flatness, 3)} vs ${f(row.source_flatness, 3)}  [vs ${row.judged_against}]\n`,
     );
   }

@@ -26,6 +26,7 @@ import {
   type ModelSpecInput,
   AUDIO_SAMPLE_RATE,
   DEFAULT_CATEGORICAL_UNITS,
+  DEFAULT_SPECTRAL_UNITS,
   FAMILY_TRAIN_DEFAULTS,
   MIN_MODEL_RATE,
   MAX_MODEL_RATE,
@@ -73,6 +74,9 @@ train options:
   default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --levels N           μ-law levels (256)      --pre-emphasis A  (0.85; 0 = off)      --burn-in N  (32)
   --input-noise L      std of noise added to the inputs while training, in μ-law levels (0)
+  spectral family (STFT frames, sampled per bin, phase-vocoder resynthesis; ${DEFAULT_SPECTRAL_UNITS.join('x')} GRU; windows count frames;
+  ${Object.entries(FAMILY_TRAIN_DEFAULTS.spectral).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
+  --frame-size N       samples per frame, a power of two (1024)   --hop N  samples between frames (256; at most half a frame)
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)
@@ -83,8 +87,8 @@ generate options:
   --plot FILE.svg      primed, generated and true samples
   --state-in FILE      continue from a packed state (.f32) instead of priming
   --state-out FILE     write the packed state after the last sample (.f32)
-  --temperature T      categorical sampling: below 1 sharper, above 1 noisier, 0 = most likely level (1)
-  --seed S             categorical sampling seed (1); a --state-in carries its own
+  --temperature T      sampling (categorical, spectral): below 1 sharper, above 1 noisier, 0 = most likely (1)
+  --seed S             sampling seed (1); a --state-in carries its own
 serve options:
   --new-token          forget the kept token (serve.json beside the models folder) and make a new one
 common options:
@@ -192,6 +196,8 @@ async function cmdTrain(argv: string[]): Promise<number> {
     'pre-emphasis': { type: 'string' },
     'burn-in': { type: 'string' },
     'input-noise': { type: 'string' },
+    'frame-size': { type: 'string' },
+    hop: { type: 'string' },
     rate: { type: 'string' },
     split: { type: 'string' },
     patience: { type: 'string' },
@@ -228,6 +234,8 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...(num(v, 'pre-emphasis', false) !== undefined ? { preEmphasis: num(v, 'pre-emphasis', false) } : {}),
     ...(num(v, 'burn-in', true) !== undefined ? { burnIn: num(v, 'burn-in', true) } : {}),
     ...(num(v, 'input-noise', false) !== undefined ? { inputNoise: num(v, 'input-noise', false) } : {}),
+    ...(num(v, 'frame-size', true) !== undefined ? { frameSize: num(v, 'frame-size', true) } : {}),
+    ...(num(v, 'hop', true) !== undefined ? { hop: num(v, 'hop', true) } : {}),
   } as ModelSpecInput;
   const rate = num(v, 'rate', true);
   if (rate !== undefined && !wav) throw new LabError('bad_argument', '--rate sets the model sample rate of a --wav recording');
@@ -293,6 +301,15 @@ async function cmdTrain(argv: string[]): Promise<number> {
 
 /** A model's test metrics beside its family's references, one per line. */
 function metricsLines(m: Metrics): string[] {
+  if ('family' in m && m.family === 'spectral') {
+    return [
+      `test NLL        ${m.test_nll.toFixed(3)} ± ${m.test_nll_ci95.toFixed(3)} nats/bin (95 %, ${m.eval_frames.toLocaleString('en-US')} frames)`,
+      `dev NLL         ${m.dev_nll.toFixed(3)} nats/bin`,
+      `persistence     ${m.persistence_nll.toFixed(3)} nats/bin (the last frame again)`,
+      `bin spread      ${m.mean_frame_nll.toFixed(3)} nats/bin (each bin's own distribution, no context)`,
+      `one-step LSD    ${m.test_lsd_db.toFixed(2)} dB (persistence ${m.persistence_lsd_db.toFixed(2)} dB)`,
+    ];
+  }
   if ('family' in m) {
     return [
       `test NLL        ${m.test_bits.toFixed(3)} ± ${m.test_bits_ci95.toFixed(3)} bits/sample (95 %, ${m.eval_predictions.toLocaleString('en-US')} predictions)`,
@@ -413,9 +430,9 @@ async function cmdGenerate(argv: string[]): Promise<number> {
 }
 
 /**
- * The continuation's metrics beside silence, the linear predictor run free and the last period looped,
- * judged against the true continuation where there is one long enough for a spectrum, else the prime;
- * null when neither has any sound (a run primed from --state-in with no truth).
+ * The continuation's metrics beside silence, the linear predictor run free, the last period looped and
+ * the spectral freeze, judged against the true continuation where there is one long enough for a
+ * spectrum, else the prime; null when neither has any sound (a run primed from --state-in with no truth).
  */
 function judgeGenerated(r: { samples: Float32Array; primeSamples: Float32Array; truth: Float32Array | null; sampleRate: number }): { against: 'truth' | 'prime'; metrics: ContinuationJudgement } | null {
   const truth = r.truth && r.truth.length > WELCH_SEGMENT && rms(r.truth) > 0 ? r.truth : null;

@@ -23,7 +23,10 @@ export {
   regressionSpecSchema,
   categoricalSpecSchema,
   DEFAULT_CATEGORICAL_UNITS,
+  spectralSpecSchema,
+  DEFAULT_SPECTRAL_UNITS,
   type CategoricalSpec,
+  type SpectralSpec,
   type ModelFamilyName,
   type ModelSpec,
   type ModelSpecInput,
@@ -100,6 +103,8 @@ export type TrainConfig = z.output<typeof trainConfigSchema>;
 export const FAMILY_TRAIN_DEFAULTS: Record<FamilyName, Partial<TrainConfigInput>> = {
   regression: {},
   categorical: { window: 256, batchSize: 16, learningRate: 0.008, finalLearningRate: 0.0008, epochs: 16, earlyStopPatience: 3, maxTrainWindows: 2048, split: 'blocked', trainFraction: 0.7, devFraction: 0.1 },
+  // Windows count frames (a hop of samples each); see bench/audio-quality.ts --family spectral.
+  spectral: { window: 32, batchSize: 16, learningRate: 0.003, finalLearningRate: 0.0003, epochs: 20, earlyStopPatience: 5, maxTrainWindows: 256, split: 'blocked', trainFraction: 0.7, devFraction: 0.1 },
 };
 
 /** The family to train on audio (a WAV, the microphone) when the request names none. */
@@ -198,8 +203,30 @@ export const categoricalMetricsSchema = z.object({
 });
 export type CategoricalMetrics = z.infer<typeof categoricalMetricsSchema>;
 
+/**
+ * A spectral model's held-out negative log-likelihood of the next frame's log-magnitudes, in nats per
+ * bin (of the scaled feature), beside two references: a Gaussian around the previous frame
+ * (persistence) and each bin's Gaussian over the train frames (no context), both with one standard
+ * deviation per bin fitted on train. `test_lsd_db`: the log-spectral distance of the predicted mean
+ * frame from the true one (teacher-forced, one step ahead), beside persistence's.
+ */
+export const spectralMetricsSchema = z.object({
+  family: z.literal('spectral'),
+  test_nll: z.number(),
+  dev_nll: z.number(),
+  /** Half-width of the 95 % confidence interval of test_nll over the test windows. */
+  test_nll_ci95: z.number(),
+  persistence_nll: z.number(),
+  mean_frame_nll: z.number(),
+  test_lsd_db: z.number(),
+  persistence_lsd_db: z.number(),
+  /** Test frames the metrics were measured on. */
+  eval_frames: z.number().int(),
+});
+export type SpectralMetrics = z.infer<typeof spectralMetricsSchema>;
+
 /** Test metrics of a model, by family. */
-export const metricsSchema = z.union([categoricalMetricsSchema, regressionMetricsSchema]);
+export const metricsSchema = z.union([categoricalMetricsSchema, spectralMetricsSchema, regressionMetricsSchema]);
 export type Metrics = z.infer<typeof metricsSchema>;
 
 /** The regression metrics of a model, or null for another family's. */

@@ -141,7 +141,7 @@ describe('categorical family', () => {
     expect(r.history[r.history.length - 1].devLoss).toBeLessThan(r.history[0].devLoss);
     const m = await categoricalFamily.evaluate(model, s, ds as CategoricalDataset, { normalisation: norm, noiseFloor: null });
     expect('family' in m && m.family).toBe('categorical');
-    if (!('family' in m)) throw new Error('expected categorical metrics');
+    if (!('family' in m) || m.family !== 'categorical') throw new Error('expected categorical metrics');
     expect(m.uniform_bits).toBe(4);
     expect(m.unigram_bits).toBeGreaterThan(0.9); // two equally common levels: 1 bit
     expect(m.test_bits).toBeLessThan(0.5);

@@ -61,6 +61,22 @@ function checkNonEmpty(s: Splits, length: number, window: number): void {
   }
 }
 
+/**
+ * Starts of windows that tile `starts`' span so that, after a burn-in of `burn` steps in each, every
+ * prediction is counted once: a stride of window - burn, at most `max` windows spread evenly.
+ */
+export function tileStarts(starts: Int32Array, window: number, burn: number, max: number): Int32Array {
+  if (starts.length === 0) return new Int32Array(0);
+  const stride = Math.max(1, window - burn);
+  const first = starts[0];
+  const last = starts[starts.length - 1];
+  const all = Math.floor((last - first) / stride) + 1;
+  const n = Math.min(all, max);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = first + Math.floor((i * all) / n) * stride;
+  return out;
+}
+
 /** Fills `x` ([count, window]) and `y` ([count]) with the windows at starts[from .. from+count). */
 export function fillWindows(signal: Float32Array, starts: Int32Array, from: number, count: number, window: number, x: Float32Array, y: Float32Array): void {
   for (let b = 0; b < count; b++) {

@@ -251,6 +251,75 @@ export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 
 }
 
 /**
+ * The recurrent stack, forward over every step: x `[batch, time, inputs]` and per layer (kernel, recurrent,
+ * bias) -> the top layer's h at every step, `[batch, time, u_top]`, for a head that tfjs computes over all
+ * steps at once (the spectral family's). Differentiable with respect to every weight (the input is data:
+ * its gradient is zero). Forward and backpropagation through time run in lstm.wasm over the shard pool.
+ */
+export function fusedRecurrentSequence(x: tf.Tensor3D, weights: tf.Tensor[], cell: 'lstm' | 'gru'): tf.Tensor3D {
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [xt, ...ws] = args.slice(0, -1) as tf.Tensor[];
+    const [B, T, I] = xt.shape;
+    const L = ws.length / 3;
+    const p = shardPool();
+    const xs = xt.dataSync() as Float32Array;
+    const layers = shardLayers(ws, L);
+    const U = layers[L - 1].U;
+    const bounds = rowBounds(B, p.threads);
+    const timeMajor = (i: number) => {
+      const n = bounds[i + 1] - bounds[i];
+      const out = new Float32Array(T * n * I);
+      for (let b = 0; b < n; b++) for (let t = 0; t < T; t++) out.set(xs.subarray(((bounds[i] + b) * T + t) * I, ((bounds[i] + b) * T + t + 1) * I), (t * n + b) * I);
+      return out;
+    };
+    const h = new Float32Array(B * T * U);
+    // Each part's [T, n, U] back into batch-major rows.
+    const place = (i: number, seq: Float32Array) => {
+      const n = bounds[i + 1] - bounds[i];
+      for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) h.set(seq.subarray((t * n + b) * U, (t * n + b + 1) * U), ((bounds[i] + b) * T + t) * U);
+    };
+    const replies = p.run<{ h: Float32Array }>(
+      bounds.slice(1, -1).map((_, j) => ({ cmd: 'forwardSequence', T, B: bounds[j + 2] - bounds[j + 1], layers, x: timeMajor(j + 1), cell, inputs: I })),
+      () => {
+        p.local.forward(T, bounds[1], layers, timeMajor(0), cell, I);
+        place(0, p.local.sequence());
+      },
+    );
+    replies.forEach((r, j) => place(j + 1, r.h));
+    const value = tf.tensor3d(h, [B, T, U]);
+    const gradFunc = (dy: tf.Tensor) => {
+      const dys = dy.dataSync() as Float32Array;
+      const part = (i: number) => {
+        const n = bounds[i + 1] - bounds[i];
+        const out = new Float32Array(T * n * U);
+        for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) out.set(dys.subarray(((bounds[i] + b) * T + t) * U, ((bounds[i] + b) * T + t + 1) * U), (t * n + b) * U);
+        return out;
+      };
+      let local: ShardGrads[] = [];
+      const remote = p.run<{ grads: ShardGrads[] }>(
+        bounds.slice(1, -1).map((_, j) => ({ cmd: 'backwardSequence', dy: part(j + 1) })),
+        () => (local = p.local.backwardSequence(part(0))),
+      );
+      const grads: tf.Tensor[] = [];
+      for (let l = 0; l < L; l++) {
+        const sum = (key: keyof ShardGrads) => {
+          const acc = local[l][key];
+          for (const r of remote) {
+            const g = r.grads[l][key];
+            for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+          }
+          return acc;
+        };
+        grads.push(tf.tensor2d(sum('dK'), ws[3 * l].shape as [number, number]), tf.tensor2d(sum('dR'), ws[3 * l + 1].shape as [number, number]), tf.tensor1d(sum('db')));
+      }
+      return [tf.zerosLike(xt), ...grads];
+    };
+    return { value, gradFunc };
+  });
+  return op(x, ...weights) as tf.Tensor3D;
+}
+
+/**
  * A recurrent stack with a dense softmax head over every step, as one op: the mean cross-entropy in nats
  * of the predictions at steps `burn .. T-1` against `targets` (row-major `[B, T]` levels). x `[B, T, I]`;
  * weights: per layer (kernel, recurrent, bias), then the head's kernel `[U_top, V]` and bias `[V]`.

@@ -85,8 +85,51 @@ export const categoricalSpecSchema = z.object({
 });
 export type CategoricalSpec = z.output<typeof categoricalSpecSchema>;
 
+/** The spectral family's default stack: one GRU layer of 128 units (bench/spectral-quality.ts). */
+export const DEFAULT_SPECTRAL_UNITS = [128];
+/** Samples per analysis frame: 64 ms at 16 kHz, so that a voice's harmonics fall in separate bins. */
+export const DEFAULT_SPECTRAL_FRAME = 1024;
+/** Samples between frames: a quarter frame (Hann² overlaps evenly; the phase vocoder's usual hop). */
+export const DEFAULT_SPECTRAL_HOP = 256;
+
+const isPowerOfTwo = (n: number) => (n & (n - 1)) === 0;
+
+/**
+ * 'spectral': a frame-rate model. The signal is cut into Hann-windowed STFT frames (`frameSize`
+ * samples every `hop`); each step reads one frame's log-magnitudes (frameSize / 2 + 1 bins, scaled) and
+ * predicts a Gaussian over each bin's log-magnitude in the next frame (a mean and a log standard
+ * deviation per bin). Generation samples every bin with a temperature and a seeded RNG, takes each
+ * partial's frequency from the sampled spectrum's peaks, and resynthesises the frames with a phase
+ * vocoder (identity phase locking, overlap-add).
+ */
+const spectralSpecObject = z.object({
+    family: z.literal('spectral'),
+    ...recurrentStackShape,
+    type: cellTypeSchema.default('gru'),
+    /** Layer sizes, multiples of 4 (the fused kernels run 4 units per vector). */
+    units: z
+      .array(z.number().int().min(4).max(MAX_UNITS).multipleOf(4, { message: 'must be a multiple of 4 for a spectral model' }))
+      .min(1)
+      .max(MAX_LAYERS)
+      .default(DEFAULT_SPECTRAL_UNITS),
+    /** Samples per STFT frame: a power of two from 16 to 4096. */
+    frameSize: z
+      .number()
+      .int()
+      .min(16)
+      .max(4096)
+      .refine(isPowerOfTwo, { message: 'must be a power of two' })
+      .default(DEFAULT_SPECTRAL_FRAME),
+    /** Samples between frames: 1 to frameSize / 2. */
+    hop: z.number().int().min(1).max(2048).default(DEFAULT_SPECTRAL_HOP),
+    /** Frames at the start of each training window whose loss is not counted (the state warms up from zero). */
+    burnIn: z.number().int().min(0).max(1024).default(4),
+});
+export const spectralSpecSchema = spectralSpecObject.refine((s) => s.hop <= s.frameSize / 2, { message: 'hop must be at most half the frame size', path: ['hop'] });
+export type SpectralSpec = z.output<typeof spectralSpecSchema>;
+
 /** Every family's spec. A new family adds its schema here and its folder under src/main/engine/families. */
-export const modelSpecSchema = z.discriminatedUnion('family', [regressionSpecSchema, categoricalSpecSchema]);
+export const modelSpecSchema = z.discriminatedUnion('family', [regressionSpecSchema, categoricalSpecSchema, spectralSpecSchema]);
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 export type ModelFamilyName = ModelSpec['family'];
@@ -94,12 +137,17 @@ export type ModelFamilyName = ModelSpec['family'];
  * A spec as a request carries it: any family's fields, each optional; the engine fills the defaults
  * (by the family's schema) where it receives the request.
  */
-export const modelSpecArgsSchema = z.discriminatedUnion('family', [regressionSpecSchema.partial(), categoricalSpecSchema.partial().required({ family: true })]);
+export const modelSpecArgsSchema = z.discriminatedUnion('family', [
+  regressionSpecSchema.partial(),
+  categoricalSpecSchema.partial().required({ family: true }),
+  spectralSpecObject.partial().required({ family: true }),
+]);
 
 /** The families a user can choose, in the order the UI lists them. */
-export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression', 'categorical'];
+export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression', 'categorical', 'spectral'];
 /** What each family is called in the UI and the CLI's help. */
 export const FAMILY_LABELS: Record<ModelFamilyName, string> = {
   regression: 'regression (MSE)',
   categorical: 'categorical (μ-law)',
+  spectral: 'spectral (STFT frames)',
 };

@@ -7,6 +7,7 @@ import { LabError } from '../../../shared/errors';
 import type { FamilyDataset, ModelFamily } from './family';
 import { categoricalFamily } from './categorical';
 import { regressionFamily } from './regression';
+import { spectralFamily } from './spectral';
 
 // Each family is typed by its own spec and dataset; the registry hands them out by the spec's name.
 type AnyFamily = ModelFamily<ModelSpec, FamilyDataset>;
@@ -14,6 +15,7 @@ type AnyFamily = ModelFamily<ModelSpec, FamilyDataset>;
 const FAMILIES = new Map<string, AnyFamily>([
   [regressionFamily.name, regressionFamily as unknown as AnyFamily],
   [categoricalFamily.name, categoricalFamily as unknown as AnyFamily],
+  [spectralFamily.name, spectralFamily as unknown as AnyFamily],
 ]);
 
 /** Adds a family (tests add a fake one to prove that the trainer, evaluation, generator and store need no change). */

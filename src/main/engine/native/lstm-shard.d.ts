@@ -54,6 +54,10 @@ export class LstmShard {
   put(data: ArrayLike<number>): number;
   forward(T: number, B: number, layers: ShardLayer[], x: Float32Array, cell?: 'lstm' | 'gru', inputs?: number): Float32Array;
   backward(dy: Float32Array): ShardGrads[];
+  /** After forward: the top layer's h at every step, time-major [T, B, U_top]. */
+  sequence(): Float32Array;
+  /** Backward from the gradient w.r.t. every step's top h, time-major [T, B, U_top]. */
+  backwardSequence(dy: Float32Array): ShardGrads[];
   headLoss(targets: Int32Array, burn: number, W: Float32Array, bias: Float32Array): number;
   rowLosses(targets: Int32Array): Float32Array;
   backwardHead(scale: number): HeadGrads;

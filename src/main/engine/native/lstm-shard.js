@@ -82,6 +82,30 @@ export class LstmShard {
   }
 
   /**
+   * After forward: the top layer's h at every step, time-major [T, B, U_top] (a copy).
+   * @returns {Float32Array}
+   */
+  sequence() {
+    if (!this.plan) throw new Error('fused recurrent op: sequence called before forward');
+    const { T, B, layers } = this.plan;
+    const top = layers[layers.length - 1];
+    return this.f32(top.H + 4 * B * top.U, T * B * top.U).slice();
+  }
+
+  /**
+   * Backward from the gradient w.r.t. every step's top h (time-major [T, B, U_top]), through time.
+   * @param {Float32Array} dy  @returns {{dK: Float32Array, dR: Float32Array, db: Float32Array}[]}
+   */
+  backwardSequence(dy) {
+    if (!this.plan) throw new Error('fused recurrent op: backwardSequence called before forward');
+    const { T, B, layers } = this.plan;
+    const U = layers[layers.length - 1].U;
+    if (dy.length !== T * B * U) throw new Error(`fused recurrent op: ${dy.length} gradients for ${T} x ${B} x ${U} outputs`);
+    const dH = this.put(dy);
+    return this.backThroughTime(dH);
+  }
+
+  /**
    * After forward: the softmax cross-entropy of a dense head over the top layer's h at every step
    * from `burn` on, against `targets` (time-major [T, B] levels in [0, V)). Keeps what its backward needs.
    * @param {Int32Array} targets  @param {number} burn steps whose loss is not counted (the state warms up)

@@ -130,7 +130,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           value={settings.temperature}
           error={temperature.error}
           onChange={(t) => onSettingsChange({ ...settings, temperature: t })}
-          hint="categorical models: below 1 sharper, above 1 noisier, 0 = most likely level"
+          hint="categorical and spectral models: below 1 sharper, above 1 noisier, 0 = the most likely value"
         />
       </div>
       <div className="row buttons">

@@ -29,9 +29,13 @@ const fmt = (x: number | null | undefined) => (x === null || x === undefined ? '
 
 function VsAr({ m }: { m: ModelSummary }) {
   if (!m.metrics) return <>–</>;
-  const ar = referenceVerdicts(m.metrics).find((v) => v.key === 'ar' || v.key === 'lpc')!;
+  // The family's simple predictor: linear AR, linear prediction (categorical) or persistence (spectral).
+  const ar = referenceVerdicts(m.metrics).find((v) => v.key === 'ar' || v.key === 'lpc' || ('family' in m.metrics! && v.key === 'persistence'))!;
   if (ar.ratio === null) return <>–</>;
-  if (ar.key === 'lpc') return <span className={ar.loses ? 'loses' : 'wins'}>{ar.ratio > 0 ? `${ar.ratio.toFixed(2)} bits worse` : `${(-ar.ratio).toFixed(2)} bits better`}</span>;
+  if (ar.key !== 'ar') {
+    const unit = ar.key === 'lpc' ? 'bits' : 'nats/bin';
+    return <span className={ar.loses ? 'loses' : 'wins'} title={ar.label}>{ar.ratio > 0 ? `${ar.ratio.toFixed(2)} ${unit} worse` : `${(-ar.ratio).toFixed(2)} ${unit} better`}</span>;
+  }
   return <span className={ar.loses ? 'loses' : 'wins'}>{ar.loses ? `${formatRatio(ar.ratio)} worse` : `${formatRatio(1 / ar.ratio)} better`}</span>;
 }
 
@@ -72,7 +76,7 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
     }
     const joined = tables.length ? uPlot.join(tables) : ([[]] as unknown as uPlot.AlignedData);
     const summary = shown.length
-      ? `Loss (MSE, or bits/sample for categorical runs) of ${shown.length} run${shown.length > 1 ? 's' : ''} by ${axis === 'epoch' ? 'epoch' : 'wall time in seconds'}, ${logY ? 'log' : 'linear'} scale, train loss smoothed ${weight}: ${parts.join('; ')}.`
+      ? `Loss (MSE, bits/sample for categorical runs, nats/bin for spectral ones) of ${shown.length} run${shown.length > 1 ? 's' : ''} by ${axis === 'epoch' ? 'epoch' : 'wall time in seconds'}, ${logY ? 'log' : 'linear'} scale, train loss smoothed ${weight}: ${parts.join('; ')}.`
       : 'Runs comparison: tick runs in the table to compare their loss curves.';
     return { data: joined as unknown as (number | null)[][], series, references: [...refs.values()], summary };
   }, [shown, histories, axis, weight, logY]);
@@ -178,7 +182,7 @@ export function ModelsPanel({ models, selected, compared = [], histories = {}, o
                       </td>
                       <td title={testScore(m.metrics)?.label}>
                         {fmt(testScore(m.metrics)?.value)}
-                        {m.metrics && 'family' in m.metrics && <span className="hint"> bits</span>}
+                        {m.metrics && 'family' in m.metrics && <span className="hint"> {m.metrics.family === 'spectral' ? 'nats/bin' : 'bits'}</span>}
                       </td>
                       <td>
                         <VsAr m={m} />

@@ -3,11 +3,13 @@
 // each metric as a ratio to the noise floor, persistence and linear prediction.
 import { useMemo, useState } from 'react';
 import { DEFAULT_TRAIN_FRACTION, FAMILY_LABELS, FAMILY_TRAIN_DEFAULTS, MODEL_FAMILIES, type ModelFamilyName } from '../../../shared/contract';
+import { frameCount } from '../../../shared/dsp/stft';
+import { DEFAULT_SPECTRAL_HOP } from '../../../shared/families/model-spec';
 import type { EventPayload, ModelSummary } from '../../../shared/protocol';
 import { LineChart, formatValue, type ReferenceLine } from '../../components/LineChart';
 import { TextField } from '../../components/Field';
 import { FIELD_LABELS, formForFamily, parseNumberText, suggestRunName, validateTrainForm, type Cell, type Split, type TrainForm, type ValidatedForm } from './train-form';
-import { REFERENCE_COLORS, referenceVerdicts, summaryVerdict } from './verdict';
+import { likelihoodOf, REFERENCE_COLORS, referenceVerdicts, summaryVerdict } from './verdict';
 
 export interface TrainingView {
   runId: string | null;
@@ -59,11 +61,11 @@ export interface TrainingPanelProps {
 }
 
 /** What one epoch trains on, in words: windows, and the share of the training windows they are. */
-export function epochCoverage(signalLength: number, window: number, maxTrainWindows: number, trainFraction = DEFAULT_TRAIN_FRACTION): string {
+export function epochCoverage(signalLength: number, window: number, maxTrainWindows: number, trainFraction = DEFAULT_TRAIN_FRACTION, unit = 'samples'): string {
   const trainWindows = Math.round(Math.max(0, signalLength - window) * trainFraction);
   const perEpoch = maxTrainWindows > 0 ? Math.min(maxTrainWindows, trainWindows) : trainWindows;
   const share = trainWindows > 0 ? (100 * perEpoch) / trainWindows : 0;
-  return `an epoch trains on ${perEpoch.toLocaleString('en-US')} windows of ${window} samples: ${share >= 99.95 ? 'all' : `${share.toPrecision(2)} %`} of the ${trainWindows.toLocaleString('en-US')} training windows`;
+  return `an epoch trains on ${perEpoch.toLocaleString('en-US')} windows of ${window} ${unit}: ${share >= 99.95 ? 'all' : `${share.toPrecision(2)} %`} of the ${trainWindows.toLocaleString('en-US')} training windows`;
 }
 
 const REF_COLORS = REFERENCE_COLORS;
@@ -72,7 +74,7 @@ const REF_COLORS = REFERENCE_COLORS;
 export function referenceLines(metrics: EventPayload<'train.done'>['metrics'] | null | undefined, noiseFloor: number | null): ReferenceLine[] {
   if (metrics) {
     return referenceVerdicts(metrics)
-      .filter((v) => v.mse !== null && v.mse > 0)
+      .filter((v) => v.mse !== null && ('family' in metrics || v.mse > 0)) // NLLs may be negative (nats per bin); a log chart needs MSEs above 0
       .map((v) => ({ label: v.label, value: v.mse!, color: REF_COLORS[v.key] }));
   }
   return noiseFloor ? [{ label: 'noise floor', value: noiseFloor, color: REF_COLORS.noise_floor }] : [];
@@ -123,9 +125,10 @@ export function TrainingPanel(props: TrainingPanelProps) {
   const refs = referenceLines(m, noiseFloor);
   const verdict = m ? summaryVerdict(m) : null;
   const lastDev = view.epochs.at(-1);
-  // A categorical model's loss is its cross-entropy in bits per sample (a linear axis reads it best).
-  const bits = m ? 'family' in m : form.family === 'categorical';
-  const lossName = bits ? 'bits/sample' : 'MSE';
+  // A sampling model's loss is its NLL (bits per sample, nats per bin; a linear axis reads it best, and a spectral one goes below 0).
+  const likelihood = likelihoodOf(m);
+  const bits = m ? likelihood !== null : form.family !== 'regression';
+  const lossName = likelihood?.unit ?? (form.family === 'spectral' ? 'nats/bin' : form.family === 'categorical' ? 'bits/sample' : 'MSE');
   const summary = view.batchLosses.length
     ? `Loss (${lossName}) of ${view.name || name} over ${formatValue(view.batchX.at(-1) ?? 0, 3)} epochs on a ${bits ? 'linear' : 'log'} scale: train loss from ${formatValue(view.batchLosses[0])} to ${formatValue(view.batchLosses.at(-1))}` +
       (lastDev ? `, dev loss ${formatValue(lastDev.devLoss)} at epoch ${lastDev.epoch}` : '') +
@@ -185,7 +188,7 @@ export function TrainingPanel(props: TrainingPanelProps) {
           </select>
         </label>
         <TextField label="layer sizes" value={form.units} onChange={(t) => set('units', t)} error={checked.errors.units} testId="units" hint="units per layer, bottom first, e.g. 16,16,16" />
-        {num('window', 'window', 'samples the network sees before predicting the next')}
+        {num('window', 'window', form.family === 'spectral' ? `frames (of ${DEFAULT_SPECTRAL_HOP} samples each) the network sees in one training window` : 'samples the network sees before predicting the next')}
         {num('batchSize', 'batch')}
         {num('learningRate', 'learning-rate')}
         {num('epochs', 'epochs')}
@@ -212,7 +215,9 @@ export function TrainingPanel(props: TrainingPanelProps) {
         )}
         {signalLength !== null && !checked.errors.window && !checked.errors.maxTrainWindows && (
           <p className="hint wide" data-testid="epoch-coverage">
-            {epochCoverage(signalLength, checked.config.window, checked.config.maxTrainWindows, FAMILY_TRAIN_DEFAULTS[form.family].trainFraction ?? DEFAULT_TRAIN_FRACTION)}
+            {form.family === 'spectral'
+              ? epochCoverage(frameCount(signalLength, DEFAULT_SPECTRAL_HOP), checked.config.window, checked.config.maxTrainWindows, FAMILY_TRAIN_DEFAULTS.spectral.trainFraction, 'frames')
+              : epochCoverage(signalLength, checked.config.window, checked.config.maxTrainWindows, FAMILY_TRAIN_DEFAULTS[form.family].trainFraction ?? DEFAULT_TRAIN_FRACTION)}
           </p>
         )}
         <label>
@@ -284,16 +289,16 @@ export function TrainingPanel(props: TrainingPanelProps) {
           </p>
           <table className="metrics" data-testid="metrics">
             <tbody>
-              {'family' in m ? (
+              {likelihood ? (
                 <tr>
                   <th>test NLL</th>
-                  <td title={`95 % interval over ${m.eval_predictions.toLocaleString('en-US')} held-out predictions`}>
-                    {m.test_bits.toFixed(3)}
-                    <span className="hint"> ± {m.test_bits_ci95.toFixed(3)} bits/sample</span>
+                  <td title={`95 % interval over ${likelihood.over}`}>
+                    {likelihood.test.toFixed(3)}
+                    <span className="hint"> ± {likelihood.ci95.toFixed(3)} {likelihood.unit}</span>
                   </td>
-                  <td className="hint">dev {m.dev_bits.toFixed(3)} bits/sample</td>
+                  <td className="hint">dev {likelihood.dev.toFixed(3)} {likelihood.unit}</td>
                 </tr>
-              ) : (
+              ) : 'test_mse' in m ? (
                 <tr>
                   <th>test MSE</th>
                   <td title={m.eval_windows ? `95 % interval over ${m.eval_windows.toLocaleString('en-US')} test windows` : undefined}>
@@ -302,11 +307,18 @@ export function TrainingPanel(props: TrainingPanelProps) {
                   </td>
                   <td className="hint">dev MSE {m.dev_mse.toPrecision(4)}</td>
                 </tr>
+              ) : null}
+              {'family' in m && m.family === 'spectral' && (
+                <tr>
+                  <th>one-step LSD</th>
+                  <td>{m.test_lsd_db.toFixed(2)} dB</td>
+                  <td className="hint">the predicted mean frame against the true next frame; persistence {m.persistence_lsd_db.toFixed(2)} dB</td>
+                </tr>
               )}
               {referenceVerdicts(m).map((v) => (
                 <tr key={v.key} className={v.loses ? 'loses' : undefined}>
                   <th>{v.label}</th>
-                  <td>{v.mse === null ? 'unknown' : 'family' in m ? `${v.mse.toFixed(3)} bits` : v.mse.toPrecision(4)}</td>
+                  <td>{v.mse === null ? 'unknown' : likelihood ? `${v.mse.toFixed(3)} ${likelihood.unit === 'bits/sample' ? 'bits' : 'nats'}` : v.mse.toPrecision(4)}</td>
                   <td data-testid={`verdict-${v.key}`}>{v.text}</td>
                 </tr>
               ))}

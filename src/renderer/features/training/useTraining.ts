@@ -47,7 +47,7 @@ export function useTraining(client: LabClient, h: TrainingHandlers) {
         setView((t) => (d.error && t.batchLosses.length === 0 && previous.done ? previous : { ...t, done: d }));
         if (d.error) handlers.current.onError(`Training ${d.name} failed: ${d.error.message}`);
         handlers.current.onDone(d);
-        emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: regressionMetrics(d.metrics)?.test_mse ?? null, test_bits: d.metrics && 'family' in d.metrics ? d.metrics.test_bits : null, error: d.error?.code ?? null });
+        emitAppEvent('training-done', { name: d.name, outcome: d.outcome, test_mse: regressionMetrics(d.metrics)?.test_mse ?? null, test_bits: d.metrics && 'family' in d.metrics && d.metrics.family === 'categorical' ? d.metrics.test_bits : null, test_nll: d.metrics && 'family' in d.metrics && d.metrics.family === 'spectral' ? d.metrics.test_nll : null, error: d.error?.code ?? null });
       }),
     ];
     return () => offs.forEach((off) => off());

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CategoricalSpec, TrainConfig } from '../../../../shared/contract';
 import { muLawEncodeAll, preEmphasis } from '../../../../shared/dsp/mulaw';
-import { WindowDataset, type Splits } from '../../dataset';
+import { tileStarts, WindowDataset, type Splits } from '../../dataset';
 import { SeededRandom } from '../../../../shared/signals/random';
 import type { FamilyDataset } from '../family';
 
@@ -85,14 +85,6 @@ export class CategoricalDataset implements FamilyDataset {
    * is counted once: a stride of T - burn, at most `max` windows spread evenly.
    */
   tiles(starts: Int32Array, burn: number, max: number): Int32Array {
-    if (starts.length === 0) return new Int32Array(0);
-    const stride = Math.max(1, this.window - burn);
-    const first = starts[0];
-    const last = starts[starts.length - 1];
-    const all = Math.floor((last - first) / stride) + 1;
-    const n = Math.min(all, max);
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) out[i] = first + Math.floor((i * all) / n) * stride;
-    return out;
+    return tileStarts(starts, this.window, burn, max);
   }
 }

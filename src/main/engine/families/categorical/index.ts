@@ -6,6 +6,7 @@ import { LabError } from '../../../../shared/errors';
 import { checkTrainingBudget } from '../../budget';
 import { canUseFusedRecurrent } from '../../fused-recurrent';
 import type { ModelFamily } from '../family';
+import { peakNormalisation } from '../peak-normalisation';
 import { CategoricalDataset } from './dataset';
 import { categoricalEvaluationWindows, evaluateCategorical } from './evaluate';
 import { buildCategoricalModel, readCategoricalWeights } from './model';
@@ -20,13 +21,7 @@ const PEAK = 0.5;
  * pre-emphasised signal (up to 1 + a times the peak) stays inside the μ-law's [-1, 1].
  */
 export function categoricalNormalisation(x: Float32Array): Normalisation {
-  let mean = 0;
-  for (let i = 0; i < x.length; i++) mean += x[i];
-  mean /= x.length;
-  let peak = 0;
-  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i] - mean));
-  if (!(peak > 1e-9)) throw new LabError('bad_signal', 'The signal is constant (silence?): there is nothing to learn');
-  return { offset: mean, scale: peak / PEAK };
+  return peakNormalisation(x, PEAK);
 }
 
 const burnOf = (spec: CategoricalSpec, window: number) => Math.min(spec.burnIn, window - 1);

@@ -1,0 +1,159 @@
+// Held-out likelihood of a spectral model's next-frame predictions, in nats per bin, beside two
+// references it must beat: persistence (the next frame is the last one, give or take each bin's
+// spread) and each bin's own distribution with no context; and the log-spectral distance of the
+// predicted mean frame from the true one, beside persistence's.
+import * as tf from '@tensorflow/tfjs';
+import type { SpectralMetrics, SpectralSpec } from '../../../../shared/contract';
+import { LabError } from '../../../../shared/errors';
+import type { EvaluationContext } from '../family';
+import type { SpectralDataset } from './dataset';
+import { HALF_LOG_TWO_PI, logSigmaOf, SIGMA_MIN, spectralOutputs } from './objective';
+
+/** Most windows of the test split the final evaluation predicts. */
+export const EVAL_TILES = 256;
+const CHUNK = 32;
+/** dB per feature unit: a feature is ln(magnitude) / 4, and 20·log10(e) dB per neper. */
+const DB_PER_FEATURE = 4 * (20 / Math.LN10);
+
+/** Per bin, the mean and standard deviation of the train frames, and of their frame-to-frame change. */
+function trainStatistics(ds: SpectralDataset): { mean: Float64Array; sd: Float64Array; stepSd: Float64Array } {
+  const F = ds.bins;
+  const train = ds.splits.train;
+  const from = train[0];
+  const to = train[train.length - 1] + ds.window + 1; // the last train window's last target frame, exclusive
+  const mean = new Float64Array(F);
+  const sq = new Float64Array(F);
+  const step = new Float64Array(F);
+  const f = ds.features;
+  for (let t = from; t < to; t++) {
+    for (let k = 0; k < F; k++) {
+      const v = f[t * F + k];
+      mean[k] += v;
+      sq[k] += v * v;
+      if (t > from) step[k] += (v - f[(t - 1) * F + k]) ** 2;
+    }
+  }
+  const n = to - from;
+  const sd = new Float64Array(F);
+  const stepSd = new Float64Array(F);
+  for (let k = 0; k < F; k++) {
+    mean[k] /= n;
+    sd[k] = Math.max(SIGMA_MIN, Math.sqrt(Math.max(0, sq[k] / n - mean[k] * mean[k])));
+    stepSd[k] = Math.max(SIGMA_MIN, Math.sqrt(step[k] / Math.max(1, n - 1)));
+  }
+  return { mean, sd, stepSd };
+}
+
+const nll = (y: number, mean: number, sd: number) => 0.5 * ((y - mean) / sd) ** 2 + Math.log(sd) + HALF_LOG_TWO_PI;
+
+interface Measured {
+  nll: number;
+  ci95: number;
+  persistence: number;
+  meanFrame: number;
+  lsd: number;
+  persistenceLsd: number;
+  frames: number;
+}
+
+/** The model and the references over the windows at `starts`, each window's first `burn` steps not counted. */
+async function measure(
+  model: tf.LayersModel,
+  spec: SpectralSpec,
+  ds: SpectralDataset,
+  starts: Int32Array,
+  burn: number,
+  fused: boolean,
+  stats: ReturnType<typeof trainStatistics>,
+  o: { signal?: AbortSignal; onProgress?: (done: number) => void },
+): Promise<Measured> {
+  const F = ds.bins;
+  const T = ds.window;
+  const perWindow: number[] = [];
+  let total = 0;
+  let persistence = 0;
+  let meanFrame = 0;
+  let lsd = 0;
+  let persistenceLsd = 0;
+  let frames = 0;
+  for (let from = 0; from < starts.length; from += CHUNK) {
+    if (o.signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
+    const { x, y } = ds.batch(starts, from, CHUNK);
+    const out = tf.tidy(() => spectralOutputs(model, spec, x, fused, false));
+    const [o2, xs, ys] = await Promise.all([out.data(), x.data(), y.data()]);
+    tf.dispose([x, y, out]);
+    const B = x.shape[0];
+    for (let b = 0; b < B; b++) {
+      let windowNll = 0;
+      for (let t = burn; t < T; t++) {
+        const row = (b * T + t) * F;
+        const orow = (b * T + t) * 2 * F;
+        let d2 = 0;
+        let p2 = 0;
+        for (let k = 0; k < F; k++) {
+          const target = ys[row + k];
+          const mean = o2[orow + k];
+          const sd = Math.exp(logSigmaOf(o2[orow + F + k]));
+          windowNll += nll(target, mean, sd);
+          persistence += nll(target, xs[row + k], stats.stepSd[k]);
+          meanFrame += nll(target, stats.mean[k], stats.sd[k]);
+          d2 += (target - mean) ** 2;
+          p2 += (target - xs[row + k]) ** 2;
+        }
+        lsd += DB_PER_FEATURE * Math.sqrt(d2 / F);
+        persistenceLsd += DB_PER_FEATURE * Math.sqrt(p2 / F);
+        frames++;
+      }
+      total += windowNll;
+      perWindow.push(windowNll / ((T - burn) * F));
+    }
+    o.onProgress?.(from + B);
+    await new Promise((r) => setImmediate(r));
+  }
+  const values = frames * F;
+  const mean = total / values;
+  let v = 0;
+  for (const p of perWindow) v += (p - mean) ** 2;
+  const n = perWindow.length;
+  return {
+    nll: mean,
+    ci95: n > 1 ? 1.96 * Math.sqrt(v / (n - 1) / n) : 0,
+    persistence: persistence / values,
+    meanFrame: meanFrame / values,
+    lsd: lsd / frames,
+    persistenceLsd: persistenceLsd / frames,
+    frames,
+  };
+}
+
+export async function evaluateSpectral(
+  model: tf.LayersModel,
+  spec: SpectralSpec,
+  ds: SpectralDataset,
+  burn: number,
+  fused: boolean,
+  ctx: Pick<EvaluationContext, 'signal' | 'onProgress'>,
+): Promise<SpectralMetrics> {
+  const stats = trainStatistics(ds);
+  const testTiles = ds.tiles(ds.splits.test, burn, EVAL_TILES);
+  const devTiles = ds.tiles(ds.splits.dev, burn, EVAL_TILES / 4);
+  const total = testTiles.length + devTiles.length;
+  const t = await measure(model, spec, ds, testTiles, burn, fused, stats, { signal: ctx.signal, onProgress: (d) => ctx.onProgress?.(d, total) });
+  const d = await measure(model, spec, ds, devTiles, burn, fused, stats, { signal: ctx.signal, onProgress: (x) => ctx.onProgress?.(testTiles.length + x, total) });
+  return {
+    family: 'spectral',
+    test_nll: t.nll,
+    dev_nll: d.nll,
+    test_nll_ci95: t.ci95,
+    persistence_nll: t.persistence,
+    mean_frame_nll: t.meanFrame,
+    test_lsd_db: t.lsd,
+    persistence_lsd_db: t.persistenceLsd,
+    eval_frames: t.frames,
+  };
+}
+
+/** Windows the final evaluation runs (for the trainer's ETA). */
+export function spectralEvaluationWindows(ds: SpectralDataset, burn: number): number {
+  return ds.tiles(ds.splits.test, burn, EVAL_TILES).length + ds.tiles(ds.splits.dev, burn, EVAL_TILES / 4).length;
+}

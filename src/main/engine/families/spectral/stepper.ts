@@ -1,0 +1,285 @@
+// The spectral family's generator: one frame per step. The recurrent stack steps in lstm.wasm on the
+// last frame's features; the head gives each bin a Gaussian over its next log-magnitude, drawn with a
+// temperature and a seeded RNG per stream; each partial's frequency comes from the drawn spectrum's
+// peaks, and a phase vocoder (identity phase locking, overlap-add) turns the frame into a hop of
+// samples. The packed state carries all of it (recurrent state, RNG, next input, phase accumulators,
+// overlap-add tail, samples made but not yet delivered), so a continuation from it equals one
+// unbroken run exactly.
+//
+// Priming: the prime's frames that lie wholly inside it are fed to the net, and resynthesised from their
+// own magnitudes and measured frequencies to set the phase vocoder's phases and tail; the first
+// generated samples that fall before the prime's end are dropped, so sample 0 follows the prime's last.
+//
+// Packed layout (float32): [0] SPECTRAL_STATE_MAGIC [1] version [2] streams [3] bins [4] frameSize
+// [5] hop [6] samples still to drop [7] samples pending; then per stream rngHigh, rngLow (16-bit
+// halves), `hop` pending samples, the next step's `bins` inputs and the phase vocoder's packed state;
+// then the recurrent state in shared/packed-state.ts's format.
+import type { Normalisation } from '../../../../shared/contract';
+import { createPhaseVocoderState, packPhaseVocoderState, resynthesize, unpackPhaseVocoderState, type PhaseVocoderState } from '../../../../shared/dsp/phase-vocoder';
+import { FEATURE_CEILING, FEATURE_FLOOR, featureMagnitude, magnitudeFeature, peakDeviations } from '../../../../shared/dsp/spectral-features';
+import { frequencyDeviations, magnitudes, stft } from '../../../../shared/dsp/stft';
+import { LabError } from '../../../../shared/errors';
+import { packState, unpackState, zeroState, type RecurrentState } from '../../../../shared/packed-state';
+import { LstmKernel, type LoadedStack } from '../../fused-recurrent';
+import type { SamplingOptions, Stepper, StepperStart } from '../family';
+import type { SpectralWeights } from './model';
+import { logSigmaOf } from './objective';
+
+export const SPECTRAL_STATE_MAGIC = 0x5153; // 'QS'
+const VERSION = 1;
+const HEADER = 8;
+/** Default seed of the sampler: the same model, prime and settings give the same continuation. */
+export const DEFAULT_SPECTRAL_SEED = 1;
+
+const pvLength = (bins: number, frameSize: number, hop: number) => 5 + 2 * bins + (frameSize - hop);
+const perStream = (bins: number, frameSize: number, hop: number) => 2 + hop + bins + pvLength(bins, frameSize, hop);
+
+/** The streams of a spectral packed state, after checking its header. */
+export function spectralStateStreams(p: Float32Array): number {
+  if (!(p instanceof Float32Array) || p.length < HEADER) throw new LabError('bad_argument', "Packed state is too short to be a spectral model's");
+  if (p[0] !== SPECTRAL_STATE_MAGIC) throw new LabError('bad_argument', "Packed state is not a spectral model's (bad magic number)");
+  if (p[1] !== VERSION) throw new LabError('bad_argument', `Spectral packed state version ${p[1]} is not supported (expected ${VERSION})`);
+  const [, , streams, bins, frameSize, hop, skip, pending] = p;
+  const ok =
+    Number.isInteger(streams) && streams >= 1 && Number.isInteger(frameSize) && frameSize >= 4 && bins === frameSize / 2 + 1 &&
+    Number.isInteger(hop) && hop >= 1 && hop <= frameSize / 2 && Number.isInteger(skip) && skip >= 0 && skip < 2 * frameSize &&
+    Number.isInteger(pending) && pending >= 0 && pending <= hop && HEADER + streams * perStream(bins, frameSize, hop) <= p.length;
+  if (!ok) throw new LabError('bad_argument', `Spectral packed state header is corrupt (streams ${streams}, frame ${frameSize}, hop ${hop})`);
+  return streams;
+}
+
+/** A 32-bit RNG seed for stream b: distinct streams draw independent sequences. */
+function streamSeed(seed: number, b: number): number {
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** mulberry32's next uniform in (0, 1), advancing state[i]. */
+function uniform(state: Uint32Array, i: number): number {
+  const a = (state[i] = (state[i] + 0x6d2b79f5) >>> 0);
+  let t = Math.imul(a ^ (a >>> 15), a | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+}
+
+/** A standard normal draw (Box-Muller, two uniforms per draw so the state alone says where a stream is). */
+function normal(state: Uint32Array, i: number): number {
+  const u = uniform(state, i);
+  const v = uniform(state, i);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+export interface SpectralShape {
+  frameSize: number;
+  hop: number;
+}
+
+export class SpectralStepper implements Stepper {
+  readonly streams: number;
+  private readonly k = new LstmKernel();
+  private readonly stack: LoadedStack;
+  private readonly bins: number;
+  private readonly frameSize: number;
+  private readonly hop: number;
+  private readonly x: number;
+  private readonly z: number;
+  private readonly top: { h: number; units: number };
+  private readonly rng: Uint32Array;
+  private readonly pv: PhaseVocoderState[];
+  /** [streams][hop]: samples resynthesised, not yet delivered (the last `pending` of each row). */
+  private readonly pendingSamples: Float32Array[];
+  private pending = 0;
+  private skip = 0;
+  private readonly scale: number;
+  private readonly temperature: number;
+  // Per-frame scratch, reused.
+  private readonly out: Float32Array;
+  private readonly magnitude: Float32Array;
+  private readonly deviation: Float32Array;
+  private readonly peaks: Int32Array;
+
+  constructor(
+    private readonly w: SpectralWeights,
+    shape: SpectralShape,
+    private readonly normalisation: Normalisation,
+    start: StepperStart,
+    sampling: SamplingOptions = {},
+  ) {
+    const temperature = sampling.temperature ?? 1;
+    if (!(temperature >= 0 && temperature <= 100)) throw new LabError('bad_argument', `Expected temperature in [0, 100], but got ${temperature}`);
+    this.temperature = temperature;
+    const F = w.bins;
+    const { frameSize: N, hop } = shape;
+    this.bins = F;
+    this.frameSize = N;
+    this.hop = hop;
+    this.scale = normalisation.scale;
+    this.out = new Float32Array(2 * F);
+    this.magnitude = new Float32Array(F);
+    this.deviation = new Float32Array(F);
+    this.peaks = new Int32Array(F);
+    const PER = perStream(F, N, hop);
+    let recurrent: RecurrentState;
+    let extras: Float32Array | null = null;
+    if ('state' in start) {
+      this.streams = spectralStateStreams(start.state);
+      const p = start.state;
+      if (p[3] !== F || p[4] !== N || p[5] !== hop) {
+        throw new LabError('bad_argument', `Packed state is for frames of ${p[4]} every ${p[5]}; this model's are ${N} every ${hop}`);
+      }
+      extras = p.subarray(HEADER, HEADER + this.streams * PER);
+      for (let i = 0; i < extras.length; i++) if (!Number.isFinite(extras[i])) throw new LabError('bad_argument', `Packed state holds a non-finite value at index ${HEADER + i}`);
+      recurrent = unpackState(p.subarray(HEADER + this.streams * PER));
+      if (recurrent.cell !== w.cell || recurrent.batch !== this.streams || recurrent.units.join() !== w.units.join()) {
+        throw new LabError('bad_argument', `Packed state is for ${recurrent.cell} ${recurrent.units.join('x')} with ${recurrent.batch} streams; this model is ${w.cell} ${w.units.join('x')}`);
+      }
+      this.skip = p[6];
+      this.pending = p[7];
+    } else {
+      this.streams = start.prime.length;
+      if (this.streams < 1) throw new LabError('bad_argument', 'Expected at least one priming stream');
+      recurrent = zeroState(w.cell, this.streams, w.units);
+    }
+    const B = this.streams;
+    const k = this.k;
+    this.stack = k.loadStack(w.layers, recurrent);
+    const last = this.stack.stateAt.length - 1;
+    this.top = { h: this.stack.stateAt[last].h, units: w.units[last] };
+    this.x = k.alloc(B * F);
+    this.z = k.alloc(4 * Math.max(...w.units));
+    this.rng = new Uint32Array(B);
+    this.pendingSamples = Array.from({ length: B }, () => new Float32Array(hop));
+    if (extras) {
+      const x = k.f32(this.x, B * F);
+      this.pv = [];
+      for (let b = 0; b < B; b++) {
+        const e = extras.subarray(b * PER, (b + 1) * PER);
+        this.rng[b] = ((e[0] << 16) | e[1]) >>> 0;
+        this.pendingSamples[b].set(e.subarray(2, 2 + hop));
+        x.set(e.subarray(2 + hop, 2 + hop + F), b * F);
+        const pv = unpackPhaseVocoderState(e.subarray(2 + hop + F));
+        if (pv.frameSize !== N || pv.analysisHop !== hop || pv.synthesisHop !== hop) throw new LabError('bad_argument', 'Packed state\'s phase vocoder does not match the model\'s frames');
+        this.pv.push(pv);
+      }
+      return;
+    }
+    this.pv = this.prime((start as { prime: Float32Array[] }).prime, sampling.seed ?? DEFAULT_SPECTRAL_SEED);
+  }
+
+  /** Feeds the prime's whole frames, sets each stream's phase vocoder from them; returns the vocoders. */
+  private prime(prime: Float32Array[], seed: number): PhaseVocoderState[] {
+    const { bins: F, frameSize: N, hop, streams: B, k } = this;
+    const n = prime[0].length;
+    if (n < N) throw new LabError('bad_argument', `A spectral model with frames of ${N} samples needs a prime of at least ${N} samples, but got ${n}`);
+    const P = Math.floor((n - N / 2) / hop) + 1; // frames 0 .. P-1 lie wholly inside the prime
+    const inputs = new Float32Array(P * B * F); // time-major [P, B, F]
+    const { offset, scale } = this.normalisation;
+    const pvs = prime.map((p, b) => {
+      if (p.length !== n) throw new LabError('bad_argument', 'Priming streams must have equal lengths');
+      const v = new Float32Array(n);
+      for (let t = 0; t < n; t++) {
+        v[t] = (p[t] - offset) / scale;
+        if (!Number.isFinite(v[t])) throw new LabError('bad_signal', `Priming sample ${t} of stream ${b} is not a finite number`);
+      }
+      const spec = stft(v, { frameSize: N, hop });
+      const m = magnitudes(spec).subarray(0, P * F);
+      for (let t = 0; t < P; t++) for (let j = 0; j < F; j++) inputs[(t * B + b) * F + j] = magnitudeFeature(m[t * F + j], N);
+      const pv = createPhaseVocoderState({ frameSize: N, analysisHop: hop });
+      resynthesize(pv, m, frequencyDeviations(spec).subarray(0, P * F));
+      this.rng[b] = streamSeed(seed, b);
+      return pv;
+    });
+    if (P > 1) {
+      const mark = k.alloc(0);
+      const xs = k.put(inputs.subarray(0, (P - 1) * B * F));
+      k.x.stack_feed(this.w.layers.length, this.stack.desc, this.w.cell === 'gru' ? 1 : 0, B, F, xs, P - 1, this.z);
+      k.rewind(mark);
+    }
+    k.f32(this.x, B * F).set(inputs.subarray((P - 1) * B * F));
+    // Frames 0 .. P-1 have given out samples [0, P·hop - N/2); the continuation starts at n.
+    this.skip = n + N / 2 - P * hop;
+    return pvs;
+  }
+
+  /** One frame for every stream: the net steps, each bin is drawn, the frame is resynthesised into `pendingSamples`. */
+  private step(): void {
+    const { bins: F, frameSize: N, streams: B, k, w } = this;
+    k.x.stack_feed(w.layers.length, this.stack.desc, w.cell === 'gru' ? 1 : 0, B, F, this.x, 1, this.z);
+    const U = this.top.units;
+    const V = 2 * F;
+    const hAll = k.f32(this.top.h, B * U);
+    const x = k.f32(this.x, B * F);
+    const { out, magnitude, deviation, peaks } = this;
+    const W = w.headKernel;
+    for (let b = 0; b < B; b++) {
+      out.set(w.headBias);
+      for (let u = 0; u < U; u++) {
+        const hu = hAll[b * U + u];
+        const row = u * V;
+        for (let j = 0; j < V; j++) out[j] += hu * W[row + j];
+      }
+      for (let j = 0; j < F; j++) {
+        let v = out[j];
+        if (this.temperature > 0) v += this.temperature * Math.exp(logSigmaOf(out[F + j])) * normal(this.rng, b);
+        v = Math.min(FEATURE_CEILING, Math.max(FEATURE_FLOOR, v));
+        x[b * F + j] = v;
+        magnitude[j] = featureMagnitude(v, N);
+      }
+      peakDeviations(magnitude, F, deviation, peaks);
+      const samples = resynthesize(this.pv[b], magnitude, deviation);
+      this.pendingSamples[b].set(samples);
+    }
+    this.pending = this.hop;
+  }
+
+  generate(length: number, chunkSize = length, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[] {
+    const B = this.streams;
+    const out = Array.from({ length: B }, () => new Float32Array(length));
+    const { offset } = this.normalisation;
+    const hop = this.hop;
+    let made = 0;
+    let delivered = 0;
+    while (made < length) {
+      if (this.pending === 0) {
+        this.step();
+        const drop = Math.min(this.skip, this.pending);
+        this.skip -= drop;
+        this.pending -= drop;
+        continue;
+      }
+      const take = Math.min(this.pending, length - made);
+      for (let b = 0; b < B; b++) {
+        const src = this.pendingSamples[b];
+        const o = out[b];
+        for (let i = 0; i < take; i++) o[made + i] = src[hop - this.pending + i] * this.scale + offset;
+      }
+      this.pending -= take;
+      made += take;
+      if (onChunk && (made - delivered >= chunkSize || made === length)) {
+        onChunk(out.map((o) => o.subarray(delivered, made)), delivered);
+        delivered = made;
+      }
+    }
+    return out;
+  }
+
+  pack(): Float32Array {
+    const { bins: F, frameSize: N, hop, streams: B } = this;
+    const recurrent = packState(this.k.readStack(this.stack, zeroState(this.w.cell, B, this.w.units)));
+    const PER = perStream(F, N, hop);
+    const p = new Float32Array(HEADER + B * PER + recurrent.length);
+    p.set([SPECTRAL_STATE_MAGIC, VERSION, B, F, N, hop, this.skip, this.pending]);
+    const x = this.k.f32(this.x, B * F);
+    for (let b = 0; b < B; b++) {
+      const at = HEADER + b * PER;
+      p[at] = this.rng[b] >>> 16;
+      p[at + 1] = this.rng[b] & 0xffff;
+      p.set(this.pendingSamples[b], at + 2);
+      p.set(x.subarray(b * F, (b + 1) * F), at + 2 + hop);
+      p.set(packPhaseVocoderState(this.pv[b]), at + 2 + hop + F);
+    }
+    p.set(recurrent, HEADER + B * PER);
+    return p;
+  }
+}

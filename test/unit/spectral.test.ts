@@ -1,0 +1,189 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { spectralSpecSchema, trainConfigSchema, type SpectralSpec } from '../../src/shared/contract';
+import { featureMagnitude, FEATURE_FLOOR, magnitudeFeature, peakDeviations } from '../../src/shared/dsp/spectral-features';
+import { dominantFrequency, rms } from '../../src/shared/dsp/spectrum';
+import { spectralFamily } from '../../src/main/engine/families/spectral';
+import type { SpectralDataset } from '../../src/main/engine/families/spectral/dataset';
+import { readSpectralWeights } from '../../src/main/engine/families/spectral/model';
+import { gaussianNll, meanGaussianNll, spectralOutputs } from '../../src/main/engine/families/spectral/objective';
+import { SpectralStepper } from '../../src/main/engine/families/spectral/stepper';
+import { Trainer } from '../../src/main/engine/trainer';
+import { numTensors, releaseOptimizer, useBackend } from './helpers';
+
+const spec = (over: Partial<SpectralSpec> = {}): SpectralSpec => spectralSpecSchema.parse({ family: 'spectral', units: [8], frameSize: 64, hop: 16, burnIn: 2, ...over });
+
+function randomise(model: tf.LayersModel, seed: number, sd = 0.3): void {
+  const ws = model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, sd, 'float32', seed + i));
+  model.setWeights(ws);
+  tf.dispose(ws);
+}
+
+/** A sine of `cycles` per `period` samples... at `f` cycles per sample and amplitude `a`. */
+function sine(n: number, f: number, a = 0.4): Float32Array {
+  return new Float32Array(n).map((_, i) => a * Math.sin(2 * Math.PI * f * i));
+}
+
+describe('spectral features', () => {
+  it('map a magnitude to a feature and back, and floor silence at FEATURE_FLOOR', () => {
+    for (const m of [0.01, 0.5, 3, 256]) expect(featureMagnitude(magnitudeFeature(m, 1024), 1024)).toBeCloseTo(m, 6 - Math.log10(m));
+    expect(magnitudeFeature(0, 1024)).toBeCloseTo(FEATURE_FLOOR, 12);
+    // One scale for every frame size: a unit sine's Hann peak (N/4) is the same feature at 64 and 4096.
+    expect(magnitudeFeature(16, 64)).toBeCloseTo(magnitudeFeature(1024, 4096), 12);
+  });
+
+  it("give each peak's bins the partial's frequency from the magnitudes alone, within 0.06 bin", () => {
+    const N = 1024;
+    const bins = N / 2 + 1;
+    for (const f of [30.0, 30.25, 30.5, 117.8]) {
+      // One Hann-windowed frame of a sine at f bins, its magnitudes by direct DFT.
+      const m = new Float32Array(bins);
+      for (let k = 0; k < bins; k++) {
+        let re = 0;
+        let im = 0;
+        for (let n = 0; n < N; n++) {
+          const v = Math.sin((2 * Math.PI * f * n) / N) * (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N));
+          re += v * Math.cos((2 * Math.PI * k * n) / N);
+          im -= v * Math.sin((2 * Math.PI * k * n) / N);
+        }
+        m[k] = Math.hypot(re, im);
+      }
+      const dev = new Float32Array(bins);
+      peakDeviations(m, bins, dev, new Int32Array(bins));
+      const peak = Math.round(f);
+      for (const k of [peak - 1, peak, peak + 1]) expect(Math.abs(k + dev[k] - f)).toBeLessThan(0.06);
+    }
+  });
+});
+
+describe('spectral family', () => {
+  beforeAll(useBackend);
+
+  for (const type of ['gru', 'lstm'] as const) {
+    it(`the fused ${type.toUpperCase()} stack with its Gaussian head gives tfjs-layers' loss and gradients within 1e-4`, async () => {
+      const s = spec({ type, units: [8, 12] });
+      const model = spectralFamily.build(s, 3);
+      randomise(model, 11);
+      const F = s.frameSize / 2 + 1;
+      const x = tf.randomUniform([9, 6, F], -1.4, 1.4, 'float32', 5) as tf.Tensor3D; // two shards of unequal size
+      const y = tf.randomUniform([9, 6, F], -1.4, 1.4, 'float32', 6) as tf.Tensor3D;
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const run = async (fused: boolean) => {
+        // fused: lstm.wasm's stack, the explicit-transpose head and the one-pass likelihood; else tfjs-layers and tfjs ops.
+        const { value, grads } = tf.variableGrads(
+          () => (fused ? meanGaussianNll(spectralOutputs(model, s, x, true), y, 2) : (gaussianNll(model.apply(x) as tf.Tensor3D, y, 2).mean() as tf.Scalar)),
+          vars,
+        );
+        const out = { loss: (await value.data())[0], grads: await Promise.all(vars.map(async (v) => (await grads[v.name].data()) as Float32Array)) };
+        tf.dispose([value, ...Object.values(grads)]);
+        return out;
+      };
+      const a = await run(true);
+      const b = await run(false);
+      expect(a.loss).toBeCloseTo(b.loss, 5);
+      a.grads.forEach((g, i) => {
+        let worst = 0;
+        for (let j = 0; j < g.length; j++) worst = Math.max(worst, Math.abs(g[j] - b.grads[i][j]));
+        expect(worst, `weight ${i}`).toBeLessThan(1e-4);
+      });
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+  }
+
+  it('sampling with a seed is reproducible, differs with another seed, and stop/continue from the packed state is exact', () => {
+    const s = spec();
+    const model = spectralFamily.build(s, 1);
+    randomise(model, 4, 0.2);
+    const w = readSpectralWeights(model, s);
+    const prime = [sine(300, 0.05), sine(300, 0.11)]; // two streams
+    const norm = { offset: 0.01, scale: 2 };
+    const make = (seed: number) => new SpectralStepper(w, s, norm, { prime }, { seed });
+    const one = make(7).generate(301);
+    expect(one).toHaveLength(2);
+    expect(Array.from(make(7).generate(301)[1])).toEqual(Array.from(one[1]));
+    expect(Array.from(make(8).generate(301)[0])).not.toEqual(Array.from(one[0]));
+    // Stopping mid-hop (37 is not a multiple of 16) and continuing from the packed state alone.
+    const first = make(7);
+    const head = first.generate(37);
+    const packed = first.pack();
+    const rest = new SpectralStepper(w, s, norm, { state: packed }).generate(264);
+    for (let b = 0; b < 2; b++) expect([...head[b], ...rest[b]]).toEqual(Array.from(one[b]));
+    expect(spectralFamily.stateStreams(packed)).toBe(2);
+    for (const v of one[0]) expect(Number.isFinite(v)).toBe(true);
+    model.dispose();
+  });
+
+  it('refuses a short prime, a packed state of another family or a corrupt one, naming the problem', () => {
+    const s = spec();
+    const model = spectralFamily.build(s, 1);
+    const w = readSpectralWeights(model, s);
+    const norm = { offset: 0, scale: 1 };
+    expect(() => new SpectralStepper(w, s, norm, { prime: [sine(40, 0.1)] })).toThrow(/needs a prime of at least 64 samples, but got 40/);
+    expect(() => new SpectralStepper(w, s, norm, { prime: [sine(100, 0.1).fill(NaN, 50, 51)] })).toThrow(/Priming sample 50 of stream 0 is not a finite number/);
+    expect(() => spectralFamily.stateStreams(new Float32Array(64).fill(1, 1).fill(0x5143, 0, 1))).toThrow(/not a spectral model's/);
+    const good = new SpectralStepper(w, s, norm, { prime: [sine(100, 0.1)] }).pack();
+    const bad = good.slice();
+    bad[12] = Infinity;
+    expect(() => new SpectralStepper(w, s, norm, { state: bad })).toThrow(/non-finite value at index 12/);
+    const big = spec({ frameSize: 128, hop: 32 });
+    const wBig = readSpectralWeights(spectralFamily.build(big, 1), big);
+    expect(() => new SpectralStepper(wBig, big, norm, { state: good })).toThrow(/frames of 64 every 16; this model's are 128 every 32/);
+    expect(spectralSpecSchema.safeParse({ family: 'spectral', frameSize: 1000 }).error!.issues[0].message).toMatch(/power of two/);
+    expect(spectralSpecSchema.safeParse({ family: 'spectral', frameSize: 64, hop: 48 }).error!.issues[0].message).toMatch(/at most half the frame size/);
+    model.dispose();
+  });
+
+  it('a tiny model learns a two-tone hum: held-out NLL beats persistence, and it continues at the right pitch and level', async () => {
+    const before = numTensors();
+    const s = spec({ units: [16], frameSize: 128, hop: 32 });
+    const cfg = trainConfigSchema.parse({ window: 16, batchSize: 8, epochs: 12, learningRate: 0.01, finalLearningRate: 0.001, split: 'blocked', trainFraction: 0.7, devFraction: 0.1, maxTrainWindows: 64, seed: 1 });
+    // 0.125 cycles per sample (bin 16 of 128) with a tremolo, so that frames change and persistence is not perfect.
+    const n = 12_000;
+    const signal = new Float32Array(n).map((_, i) => (0.3 + 0.15 * Math.sin((2 * Math.PI * i) / 1500)) * Math.sin(2 * Math.PI * 0.125 * i) + 0.05 * Math.sin(2 * Math.PI * 0.25 * i));
+    const norm = spectralFamily.normalisation(signal, false);
+    const ds = spectralFamily.dataset(signal.map((v) => (v - norm.offset) / norm.scale), s, cfg);
+    const model = spectralFamily.build(s, 1);
+    const r = await new Trainer({ model, dataset: ds, objective: spectralFamily.objective(model, s, ds, 'fused'), config: cfg, lossScale: spectralFamily.lossScale(norm) }).run();
+    releaseOptimizer(r);
+    expect(r.history.at(-1)!.devLoss).toBeLessThan(r.history[0].devLoss);
+    const m = await spectralFamily.evaluate(model, s, ds as SpectralDataset, { normalisation: norm, noiseFloor: null });
+    if (!('family' in m) || m.family !== 'spectral') throw new Error('expected spectral metrics');
+    expect(m.test_nll).toBeLessThan(m.persistence_nll);
+    expect(m.test_nll).toBeLessThan(m.mean_frame_nll);
+    expect(m.test_lsd_db).toBeGreaterThan(0); // a slow tremolo: persistence's one-step LSD is hard to beat, and need not be
+    const stepper = await spectralFamily.stepper(model, s, norm, { prime: [signal.subarray(8000, 9000)] }, { seed: 2 });
+    const g = stepper.generate(2048)[0];
+    expect(dominantFrequency(g)).toBeCloseTo(0.125, 2);
+    const ratio = rms(g) / rms(signal.subarray(9000, 11048));
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+    model.dispose();
+    expect(numTensors()).toBe(before);
+  }, 60_000);
+
+  it('trains from a WAV through the engine, saves, loads and continues from its packed state as one run does', async () => {
+    const { encodeWav } = await import('../../src/shared/signals/wav');
+    const { train, generateFromFolder } = await import('../../src/main/engine/engine');
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-spectral-'));
+    try {
+      const rate = 16_000;
+      const wav = path.join(tmp, 'hum.wav');
+      await fs.writeFile(wav, encodeWav(sine(rate * 2, 250 / rate, 0.5), rate));
+      const dir = path.join(tmp, 'm');
+      const r = await train({ source: { kind: 'wav', path: wav, sampleRate: 1 }, model: { family: 'spectral', units: [8], frameSize: 256, hop: 64 }, config: { epochs: 1, window: 8, batchSize: 4, maxTrainWindows: 8 }, out: dir });
+      expect(r.outcome).toBe('completed');
+      expect(r.metrics && 'family' in r.metrics && r.metrics.family).toBe('spectral');
+      const whole = await generateFromFolder({ dir, length: 700, sampling: { seed: 5 } });
+      expect(whole.primeSamples.length).toBe(8000); // half a second of audio
+      const part = await generateFromFolder({ dir, length: 300, sampling: { seed: 5 } });
+      const more = await generateFromFolder({ dir, length: 400, state: part.state });
+      expect([...part.samples, ...more.samples]).toEqual(Array.from(whole.samples));
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
