@@ -19,7 +19,9 @@ static inline f4 mad(f4 a, f4 b, f4 c) { return wasm_f32x4_add(wasm_f32x4_mul(a,
 // exp(x) for 4 lanes: x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r, 2^n through the
 // exponent bits. Relative error ~2e-7 over the clamped range [-87, 88].
 static inline f4 exp4(f4 x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, splat(-87.0f)), splat(88.0f));
+  // pmin/pmax (one instruction each; NaN still passes through) rather than min/max, which V8 expands for their
+  // NaN and signed-zero rules: equal results for every x, as the bounds are not zero.
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, splat(-87.0f)), splat(88.0f));
   f4 n = wasm_f32x4_nearest(wasm_f32x4_mul(x, splat(1.44269504088896341f)));
   f4 r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
@@ -30,7 +32,9 @@ static inline f4 exp4(f4 x) {
   p = mad(p, r, splat(0.5f));
   p = mad(p, r, splat(1.0f));
   p = mad(p, r, splat(1.0f));
-  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  // 2^n: n + 1.5·2^23 holds the integer n in its low mantissa bits (exact for |n| < 2^22), and the shift drops the
+  // exponent bits above them; cheaper in V8 than trunc_sat's NaN and overflow handling. (A NaN x leaves p NaN.)
+  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_f32x4_add(n, splat(12582912.0f)), wasm_i32x4_splat(127)), 23);
   return wasm_f32x4_mul(p, e);
 }
 
@@ -318,8 +322,8 @@ static float logf_(float x) {
 }
 
 // out[0..N) += Σ_k in[k] · W[k·ws + 0..N), 32 columns at a time (8 accumulators per broadcast input:
-// half the broadcasts of rowTimes' 16), the rest through rowTimes. The generation step's hot loop:
-// measured 15.5 -> see README's Speed for a GRU of 128 at 16 kHz.
+// half the broadcasts of rowTimes' 16), the rest through rowTimes. Generation runs on column strips instead
+// (stripProduct below) except in calls too short to copy the weights; the sums are the same, bit for bit.
 static void rowTimesWide(int Kdim, int N, const float *in, const float *W, int ws, float *out) {
   int n = 0;
   for (; n + 32 <= N; n += 32) {
@@ -397,6 +401,146 @@ static void gruStep(int I, int U, const float *x, float *h, const float *K, cons
   }
 }
 
+// ---- Generation with weights copied into column strips ----
+// A generation step is a chain of matrix-vector products on one row: every weight is read once per step, from L2
+// (344 KB for the default GRU of 128 with 16 inputs and 256 levels), and the step is bound by how fast they arrive.
+// Row-major [K, N] read a few columns at a time jumps a whole row between reads; the same weights copied once per
+// call into strips (STRIP columns, all K rows of them one after another) are read front to back, which the
+// prefetchers keep up with: a 128 x 256 product took 2.0 instead of 2.7 ns per row of 32 columns, and with the
+// cheaper exp4 a sampling step of the default model about 9 instead of 13.5 µs (bench/categorical-speed.ts, on a
+// 2-core AMD EPYC). Each output column is still bias + Σ_k in[k]·W[k] added in k order, so the results are bit for
+// bit those of the row-major kernels.
+//
+// Strips of 24 columns: six accumulators hide the latency of the adds (without an FMA in wasm SIMD each multiply-add
+// is two dependent ops), while six accumulators, six loaded vectors and the broadcast input still fit the 15 SIMD
+// registers V8 allocates on x64 (with eight accumulators it spilled). The last strip of a matrix is 16, 8 or 4 wide.
+#define STRIP 24
+static inline int stripWidth(int left) { return left >= STRIP ? STRIP : left >= 16 ? 16 : left >= 8 ? 8 : 4; }
+
+// The strip buffer lives in the module's own memory (below __heap_base), so the exported signatures and the
+// caller's allocator stay as they are; instances that never generate never touch its pages. 2 MiB holds a GRU of
+// 256 or an LSTM of 256 with a 256-level head; a larger stack runs on the row-major kernels.
+#define PACK_FLOATS (1 << 19)
+static float packBuf[PACK_FLOATS] __attribute__((aligned(64)));
+// Copying costs about as much as a few steps (it reads and writes every weight once): below this many rows
+// (steps × streams) a call runs on the row-major kernels.
+#define PACK_MIN_ROWS 16
+
+// Hides a pointer's increment from LLVM's loop strength reduction, which would otherwise move the base to the
+// strip's last vector and address the others at negative offsets: wasm loads take only positive immediate offsets,
+// so V8 would add one address computation per load.
+#define OPAQUE(p) __asm__("" : "+r"(p))
+
+// Copies columns [0, N) of A [K1 rows, stride lda] and then of Bm [K2 rows, stride ldb] into strips at dst; returns
+// the end (dst + N·(K1 + K2)).
+static float *packStrips(int N, int K1, const float *A, int lda, int K2, const float *Bm, int ldb, float *dst) {
+  for (int n = 0; n < N;) {
+    int w = stripWidth(N - n);
+    for (int k = 0; k < K1; k++, dst += w)
+      for (int j = 0; j < w; j += 4) st(dst + j, ld(A + k * lda + n + j));
+    for (int k = 0; k < K2; k++, dst += w)
+      for (int j = 0; j < w; j += 4) st(dst + j, ld(Bm + k * ldb + n + j));
+    n += w;
+  }
+  return dst;
+}
+
+// One strip of W columns: out = init + Σ in1[k]·P[k] (K1 rows) + Σ in2[k]·P[K1 + k] (K2 rows). Inlined with W a
+// constant, the accumulators become locals.
+static inline __attribute__((always_inline)) void stripRows(int W, int K1, const float *in1, int K2, const float *in2, const float *p,
+                                                            const float *init, float *out) {
+  f4 a[STRIP / 4];
+  for (int j = 0; j < W / 4; j++) a[j] = ld(init + 4 * j);
+  for (int k = 0; k < K1; k++) {
+    f4 s = wasm_v128_load32_splat(in1 + k);
+    for (int j = 0; j < W / 4; j++) a[j] = mad(s, ld(p + 4 * j), a[j]);
+    p += W;
+    OPAQUE(p);
+  }
+  for (int k = 0; k < K2; k++) {
+    f4 s = wasm_v128_load32_splat(in2 + k);
+    for (int j = 0; j < W / 4; j++) a[j] = mad(s, ld(p + 4 * j), a[j]);
+    p += W;
+    OPAQUE(p);
+  }
+  for (int j = 0; j < W / 4; j++) st(out + 4 * j, a[j]);
+}
+
+// out[0..N) = init[0..N) + in1·A + in2·B over strips P from packStrips (out may be init).
+static void stripProduct(int N, int K1, const float *in1, int K2, const float *in2, const float *P, const float *init, float *out) {
+  for (int n = 0; n < N;) {
+    int w = stripWidth(N - n);
+    if (w == STRIP) stripRows(STRIP, K1, in1, K2, in2, P, init + n, out + n);
+    else if (w == 16) stripRows(16, K1, in1, K2, in2, P, init + n, out + n);
+    else if (w == 8) stripRows(8, K1, in1, K2, in2, P, init + n, out + n);
+    else stripRows(4, K1, in1, K2, in2, P, init + n, out + n);
+    P += (K1 + K2) * w;
+    n += w;
+  }
+}
+
+// Floats the strips of a stack (and of a head of V levels when V > 0) take.
+static long long packedSize(int nLayers, const int *desc, int gru, int V) {
+  long long n = 0;
+  for (int l = 0; l < nLayers; l++) n += (long long)(desc[7 * l] + desc[7 * l + 1]) * (gru ? 3 : 4) * desc[7 * l + 1];
+  if (V > 0) n += (long long)desc[7 * (nLayers - 1) + 1] * V;
+  return n;
+}
+
+// Copies a stack's kernels into packBuf, layer by layer: a GRU as z|r columns of K over R, then the candidate's
+// columns of K, then of R (its product waits for r); an LSTM as all gate columns of K over R. Returns the end.
+static float *packStack(int nLayers, const int *desc, int gru) {
+  float *p = packBuf;
+  for (int l = 0; l < nLayers; l++) {
+    const int *d = desc + 7 * l;
+    int I = d[0], U = d[1];
+    const float *K = (const float *)d[2], *R = (const float *)d[3];
+    if (gru) {
+      p = packStrips(2 * U, I, K, 3 * U, U, R, 3 * U, p);
+      p = packStrips(U, I, K + 2 * U, 3 * U, 0, 0, 0, p);
+      p = packStrips(U, U, R + 2 * U, 3 * U, 0, 0, 0, p);
+    } else {
+      p = packStrips(4 * U, I, K, 4 * U, U, R, 4 * U, p);
+    }
+  }
+  return p;
+}
+
+// cellStackStep on strips from packStack: the same arithmetic in the same order.
+static void stripStackStep(int nLayers, const int *desc, int gru, int b, const float *x, float *z) {
+  const float *P = packBuf;
+  for (int l = 0; l < nLayers; l++) {
+    const int *d = desc + 7 * l;
+    int I = d[0], U = d[1];
+    const float *bias = (const float *)d[4];
+    float *h = (float *)d[5] + b * U;
+    if (gru) {
+      // z and r: bias + x·K + h·R; the candidate: bias + x·K now, + (r∘h)·R once r is known.
+      stripProduct(2 * U, I, x, U, h, P, bias, z);
+      P += (I + U) * 2 * U;
+      stripProduct(U, I, x, 0, 0, P, bias + 2 * U, z + 2 * U);
+      P += I * U;
+      for (int j = 0; j < U; j += 4) {
+        f4 zg = sigmoid4(ld(z + j)), r = sigmoid4(ld(z + U + j));
+        st(z + j, zg);
+        st(z + 3 * U + j, wasm_f32x4_mul(r, ld(h + j)));
+      }
+      stripProduct(U, U, z + 3 * U, 0, 0, P, z + 2 * U, z + 2 * U);
+      P += U * U;
+      for (int j = 0; j < U; j += 4) {
+        f4 zg = ld(z + j), hh = tanh4(ld(z + 2 * U + j));
+        st(h + j, wasm_f32x4_add(wasm_f32x4_mul(zg, ld(h + j)), wasm_f32x4_mul(wasm_f32x4_sub(splat(1.0f), zg), hh)));
+      }
+    } else {
+      float *c = (float *)d[6] + b * U;
+      stripProduct(4 * U, I, x, U, h, P, bias, z);
+      P += (I + U) * 4 * U;
+      cell(U, z, c, c, h);
+    }
+    x = h;
+  }
+}
+
 // One time step of stream b through a stack of LSTM (gru = 0) or GRU (gru = 1) layers; desc as for lstm_generate.
 static void cellStackStep(int nLayers, const int *desc, int gru, int b, const float *x, float *z) {
   for (int l = 0; l < nLayers; l++) {
@@ -415,6 +559,12 @@ static void cellStackStep(int nLayers, const int *desc, int gru, int b, const fl
 
 // Feeds inputs xs [steps, B, I] through a stack of LSTM or GRU layers.
 void stack_feed(int nLayers, const int *desc, int gru, int B, int I, const float *xs, int steps, float *z) {
+  if ((long long)steps * B >= PACK_MIN_ROWS && packedSize(nLayers, desc, gru, 0) <= PACK_FLOATS) {
+    packStack(nLayers, desc, gru);
+    for (int s = 0; s < steps; s++)
+      for (int b = 0; b < B; b++) stripStackStep(nLayers, desc, gru, b, xs + (s * B + b) * I, z);
+    return;
+  }
   for (int s = 0; s < steps; s++)
     for (int b = 0; b < B; b++) cellStackStep(nLayers, desc, gru, b, xs + (s * B + b) * I, z);
 }
@@ -426,6 +576,48 @@ static unsigned int nextRandom(unsigned int *state) {
   t = (t ^ (t >> 15)) * (t | 1u);
   t ^= t + (t ^ (t >> 7)) * (t | 61u);
   return t ^ (t >> 14);
+}
+
+// Draws one level from logits l[0..V) (overwritten) at inverse temperature invTemp > 0 with the cut (see
+// cat_generate), using the stream's RNG.
+static int sampleLevel(int V, float *l, float invTemp, float cut, float lnCutBelow, unsigned int *rng) {
+  // The largest logit as the scalar `if (l[n] > max) max = l[n]` from max = l[0] found it: pmax(a, b) is a < b ? b : a,
+  // so a NaN is passed over unless l[0] is one. (Equal maxima of either sign give the same weights below.)
+  f4 mx = splat(l[0]);
+  for (int n = 0; n < V; n += 4) mx = wasm_f32x4_pmax(mx, ld(l + n));
+  float mmax = wasm_f32x4_extract_lane(mx, 0);
+  if (wasm_f32x4_extract_lane(mx, 1) > mmax) mmax = wasm_f32x4_extract_lane(mx, 1);
+  if (wasm_f32x4_extract_lane(mx, 2) > mmax) mmax = wasm_f32x4_extract_lane(mx, 2);
+  if (wasm_f32x4_extract_lane(mx, 3) > mmax) mmax = wasm_f32x4_extract_lane(mx, 3);
+  f4 sm = splat(0), mm = splat(mmax), it = splat(invTemp), ct = splat(cut), below = splat(lnCutBelow);
+  for (int n = 0; n < V; n += 4) {
+    f4 t = wasm_f32x4_mul(wasm_f32x4_sub(ld(l + n), mm), it); // log of the level's weight; the most likely level's is 0
+    // Four levels certainly under the cut (lnCutBelow is below log(cut) by far more than exp4's error) are
+    // zero without an exp; the others are computed and cut exactly as before.
+    if (!wasm_v128_any_true(wasm_f32x4_ge(t, below))) {
+      st(l + n, splat(0));
+      continue;
+    }
+    f4 e = exp4(t);
+    e = wasm_v128_and(e, wasm_f32x4_ge(e, ct));
+    st(l + n, e);
+    sm = wasm_f32x4_add(sm, e); // a skipped group would add +0: the total is the same
+  }
+  float total = (wasm_f32x4_extract_lane(sm, 0) + wasm_f32x4_extract_lane(sm, 1)) + (wasm_f32x4_extract_lane(sm, 2) + wasm_f32x4_extract_lane(sm, 3));
+  float u = (float)(nextRandom(rng) >> 8) * (1.0f / 16777216.0f) * total;
+  // The running sum in level order; four cut levels at a time are skipped (adding +0 changes nothing).
+  float acc = 0;
+  for (int n = 0; n < V; n += 4) {
+    if (!wasm_v128_any_true(ld(l + n))) continue;
+    for (int j = n; j < n + 4; j++) {
+      acc += l[j];
+      if (u < acc) return j;
+    }
+  }
+  // u can land in the rounding gap between the lane-wise total and this running sum: take the
+  // last level that may be drawn, never one the cut removed.
+  for (int n = V - 1; n >= 0; n--) if (l[n] > 0) return n;
+  return -1;
 }
 
 // Free-running sampling from a categorical head, B streams: each step the stack reads each stream's input
@@ -440,32 +632,30 @@ void cat_generate(int nLayers, const int *desc, int gru, int B, int I, const flo
   const int *top = desc + 7 * (nLayers - 1);
   const int Utop = top[1];
   const float *hTop = (const float *)top[5];
+  // Weights of log(weight) below this are under the cut whatever exp4's rounding; none when the cut is 0 or so
+  // small that exp4's clamp at e^-87 could keep them.
+  const float lnCutBelow = cut > 1e-30f ? logf_(cut) - 0.01f : -__builtin_inff();
+  const float *headStrips = 0;
+  if ((long long)steps * B >= PACK_MIN_ROWS && packedSize(nLayers, desc, gru, V) <= PACK_FLOATS) {
+    float *p = packStack(nLayers, desc, gru);
+    packStrips(V, Utop, W, V, 0, 0, 0, p);
+    headStrips = p;
+  }
   for (int s = 0; s < steps; s++) {
     for (int b = 0; b < B; b++) {
       float *xb = x + b * I;
-      cellStackStep(nLayers, desc, gru, b, xb, z);
-      logitsRow(Utop, V, hTop + b * Utop, W, bias, l);
+      if (headStrips) {
+        stripStackStep(nLayers, desc, gru, b, xb, z);
+        stripProduct(V, Utop, hTop + b * Utop, 0, 0, headStrips, bias, l);
+      } else {
+        cellStackStep(nLayers, desc, gru, b, xb, z);
+        logitsRow(Utop, V, hTop + b * Utop, W, bias, l);
+      }
       int pick = 0;
       if (invTemp <= 0) {
         for (int n = 1; n < V; n++) if (l[n] > l[pick]) pick = n;
       } else {
-        float mmax = l[0];
-        for (int n = 1; n < V; n++) if (l[n] > mmax) mmax = l[n];
-        f4 sm = splat(0), mm = splat(mmax), it = splat(invTemp), ct = splat(cut);
-        for (int n = 0; n < V; n += 4) {
-          f4 e = exp4(wasm_f32x4_mul(wasm_f32x4_sub(ld(l + n), mm), it)); // the most likely level's is 1
-          e = wasm_v128_and(e, wasm_f32x4_ge(e, ct));
-          st(l + n, e);
-          sm = wasm_f32x4_add(sm, e);
-        }
-        float total = (wasm_f32x4_extract_lane(sm, 0) + wasm_f32x4_extract_lane(sm, 1)) + (wasm_f32x4_extract_lane(sm, 2) + wasm_f32x4_extract_lane(sm, 3));
-        float u = (float)(nextRandom(rng + b) >> 8) * (1.0f / 16777216.0f) * total;
-        float acc = 0;
-        pick = -1;
-        for (int n = 0; n < V; n++) { acc += l[n]; if (u < acc) { pick = n; break; } }
-        // u can land in the rounding gap between the lane-wise total and this running sum: take the
-        // last level that may be drawn, never one the cut removed.
-        if (pick < 0) for (int n = V - 1; n >= 0; n--) if (l[n] > 0) { pick = n; break; }
+        pick = sampleLevel(V, l, invTemp, cut, lnCutBelow, rng + b);
       }
       out[s * B + b] = pick;
       for (int k = 0; k + 1 < I; k++) xb[k] = xb[k + 1];
