@@ -73,7 +73,7 @@ train options:
   categorical family (the default for --wav: a μ-law sample RNN, ${DEFAULT_CATEGORICAL_UNITS.join('x')} GRU; window, batch, lr and epochs
   default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --levels N           μ-law levels (256)      --pre-emphasis A  (0.85; 0 = off)      --burn-in N  (32)
-  --input-noise L      std of noise added to the inputs while training, in μ-law levels (0)
+  --input-noise L      std of noise added to the inputs while training: μ-law levels (categorical), feature units (spectral) (0)
   spectral family (STFT frames, sampled per bin, phase-vocoder resynthesis; ${DEFAULT_SPECTRAL_UNITS.join('x')} GRU; windows count frames;
   ${Object.entries(FAMILY_TRAIN_DEFAULTS.spectral).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --frame-size N       samples per frame, a power of two (1024)   --hop N  samples between frames (256; at most half a frame)

@@ -170,7 +170,7 @@ describe('model families', () => {
     expect(parseModelSpec({ units: [4] })).toEqual({ family: 'regression', type: 'lstm', units: [4], dropout: 0 });
     expect(familyOf({}).name).toBe('regression');
     expect(() => familyOf({ family: 'nope' })).toThrow('Unknown model family: nope');
-    expect(() => parseModelSpec({ family: 'nope' })).toThrow(/family: expected one of regression, categorical, mean, but got "nope"/);
+    expect(() => parseModelSpec({ family: 'nope' })).toThrow(/family: expected one of regression, categorical, spectral, mean, but got "nope"/);
     const dir = path.join(tmp, 'unknown');
     await fs.cp(path.join(fixtures, 'pre-family-gru'), dir, { recursive: true });
     const spec = JSON.parse(await fs.readFile(path.join(dir, 'spec.json'), 'utf8')) as { model: object };

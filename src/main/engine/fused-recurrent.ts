@@ -253,8 +253,8 @@ export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 
 /**
  * The recurrent stack, forward over every step: x `[batch, time, inputs]` and per layer (kernel, recurrent,
  * bias) -> the top layer's h at every step, `[batch, time, u_top]`, for a head that tfjs computes over all
- * steps at once (the spectral family's). Differentiable with respect to every weight (the input is data:
- * its gradient is zero). Forward and backpropagation through time run in lstm.wasm over the shard pool.
+ * steps at once (the spectral family's). Differentiable with respect to x (an embedding's output) and every
+ * weight. Forward and backpropagation through time run in lstm.wasm over the shard pool.
  */
 export function fusedRecurrentSequence(x: tf.Tensor3D, weights: tf.Tensor[], cell: 'lstm' | 'gru'): tf.Tensor3D {
   const op = tf.customGrad((...args: unknown[]) => {
@@ -295,15 +295,15 @@ export function fusedRecurrentSequence(x: tf.Tensor3D, weights: tf.Tensor[], cel
         for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) out.set(dys.subarray(((bounds[i] + b) * T + t) * U, ((bounds[i] + b) * T + t + 1) * U), (t * n + b) * U);
         return out;
       };
-      let local: ShardGrads[] = [];
-      const remote = p.run<{ grads: ShardGrads[] }>(
+      let local!: { grads: ShardGrads[]; dX: Float32Array };
+      const remote = p.run<{ grads: ShardGrads[]; dX: Float32Array }>(
         bounds.slice(1, -1).map((_, j) => ({ cmd: 'backwardSequence', dy: part(j + 1) })),
         () => (local = p.local.backwardSequence(part(0))),
       );
       const grads: tf.Tensor[] = [];
       for (let l = 0; l < L; l++) {
         const sum = (key: keyof ShardGrads) => {
-          const acc = local[l][key];
+          const acc = local.grads[l][key];
           for (const r of remote) {
             const g = r.grads[l][key];
             for (let i = 0; i < acc.length; i++) acc[i] += g[i];
@@ -312,7 +312,13 @@ export function fusedRecurrentSequence(x: tf.Tensor3D, weights: tf.Tensor[], cel
         };
         grads.push(tf.tensor2d(sum('dK'), ws[3 * l].shape as [number, number]), tf.tensor2d(sum('dR'), ws[3 * l + 1].shape as [number, number]), tf.tensor1d(sum('db')));
       }
-      return [tf.zerosLike(xt), ...grads];
+      // Each part's input gradient [T, n, I] back into batch-major rows.
+      const dx = new Float32Array(B * T * I);
+      [local, ...remote].forEach((g, i) => {
+        const n = bounds[i + 1] - bounds[i];
+        for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) dx.set(g.dX.subarray((t * n + b) * I, (t * n + b + 1) * I), ((bounds[i] + b) * T + t) * I);
+      });
+      return [tf.tensor3d(dx, [B, T, I]), ...grads];
     };
     return { value, gradFunc };
   });

@@ -39,6 +39,11 @@ export interface PhaseVocoderOptions {
 export interface ResynthesisOptions {
   /** Identity phase locking around peaks; without it every bin advances alone. Default DEFAULT_PHASE_LOCKING. */
   phaseLocking?: boolean;
+  /**
+   * The frame's peaks as spectralPeaks() finds them (bins in `at[0 .. count)`), when the caller has them
+   * already: a generator that took its frequencies from the same peaks. Only for a call of one frame.
+   */
+  peaks?: { at: Int32Array; count: number };
 }
 
 /**
@@ -154,6 +159,42 @@ export function spectralPeaks(magnitude: ArrayLike<number>, offset: number, bins
   return count;
 }
 
+const advances = new Map<string, Float64Array>();
+/** binAdvance() of every bin at this hop, computed once per (frameSize, hop). */
+function advanceTable(frameSize: number, hop: number): Float64Array {
+  const key = `${frameSize}/${hop}`;
+  let t = advances.get(key);
+  if (!t) {
+    t = new Float64Array(frameSize / 2 + 1).map((_, k) => binAdvance(k, hop, frameSize));
+    advances.set(key, t);
+  }
+  return t;
+}
+
+const steadyWeights = new Map<string, Float64Array>();
+/** 1 / overlapWeight() of each of a hop's samples once `steady` frames overlap, computed once per (frameSize, hop). */
+function inverseSteadyWeights(window: Float64Array, hop: number, steady: number): Float64Array {
+  const key = `${window.length}/${hop}`;
+  let t = steadyWeights.get(key);
+  if (!t) {
+    t = new Float64Array(hop).map((_, n) => 1 / overlapWeight(window, hop, n, steady));
+    steadyWeights.set(key, t);
+  }
+  return t;
+}
+
+const scratch = new Map<number, { re: Float64Array; im: Float64Array; frame: Float64Array; peaks: Int32Array }>();
+/** resynthesize()'s buffers for one frame size (not reentrant: nothing in it awaits). */
+function scratchFor(frameSize: number): { re: Float64Array; im: Float64Array; frame: Float64Array; peaks: Int32Array } {
+  let s = scratch.get(frameSize);
+  if (!s) {
+    const bins = frameSize / 2 + 1;
+    s = { re: new Float64Array(bins), im: new Float64Array(bins), frame: new Float64Array(frameSize), peaks: new Int32Array(bins) };
+    scratch.set(frameSize, s);
+  }
+  return s;
+}
+
 /**
  * Resynthesises frames from magnitudes and frequency deviations (frequencyDeviations()'s, measured at
  * the state's analysisHop), both [frames, bins], advancing `state` in place. Returns the samples that
@@ -164,9 +205,15 @@ export function spectralPeaks(magnitude: ArrayLike<number>, offset: number, bins
  * region of influence (down to the troughs on either side) keeps its analysis phase offset from the
  * peak: the identity phase locking that keeps a partial's bins coherent when time is stretched. At
  * analysisHop = synthesisHop this reproduces the analysis phases, so analysis followed by resynthesis
- * returns the signal.
+ * returns the signal. `out` (optional) receives the samples: resynthesisLength() of them.
  */
-export function resynthesize(state: PhaseVocoderState, magnitude: Float32Array, deviation: Float32Array, options: ResynthesisOptions = {}): Float32Array {
+export function resynthesize(
+  state: PhaseVocoderState,
+  magnitude: Float32Array,
+  deviation: Float32Array,
+  options: ResynthesisOptions = {},
+  out: Float32Array = new Float32Array(resynthesisLength(state, magnitude.length / (state.frameSize / 2 + 1))),
+): Float32Array {
   const { frameSize, analysisHop, synthesisHop } = state;
   const bins = frameSize / 2 + 1;
   const locking = options.phaseLocking ?? DEFAULT_PHASE_LOCKING;
@@ -174,14 +221,18 @@ export function resynthesize(state: PhaseVocoderState, magnitude: Float32Array, 
     throw new LabError('bad_argument', `Expected magnitudes and deviations of equal length, a multiple of ${bins} bins, but got ${magnitude.length} and ${deviation.length}`);
   }
   const frames = magnitude.length / bins;
-  const out = new Float32Array(resynthesisLength(state, frames));
+  if (out.length !== resynthesisLength(state, frames)) {
+    throw new LabError('bad_argument', `Expected an output of ${resynthesisLength(state, frames)} samples for ${frames} frames, but got ${out.length}`);
+  }
   const window = sharedHannWindow(frameSize);
   const synth = synthesisFrame(frameSize);
   const steady = framesToSteadyState(frameSize, synthesisHop);
-  const re = new Float64Array(bins);
-  const im = new Float64Array(bins);
-  const frame = new Float64Array(frameSize);
-  const peaks = new Int32Array(bins);
+  // Scratch shared per frame size: a generator resynthesises one frame per call, and allocating these each
+  // time made the garbage collector a quarter of the spectral family's generation time.
+  const { re, im, frame, peaks } = scratchFor(frameSize);
+  const advanceA = advanceTable(frameSize, analysisHop);
+  const advanceS = advanceTable(frameSize, synthesisHop);
+  const steadyWeight = inverseSteadyWeights(window, synthesisHop, steady);
   const toAnalysis = (2 * Math.PI * analysisHop) / frameSize;
   const toSynthesis = (2 * Math.PI * synthesisHop) / frameSize;
   const { analysisPhase: pa, synthesisPhase: ps, tail } = state;
@@ -190,10 +241,12 @@ export function resynthesize(state: PhaseVocoderState, magnitude: Float32Array, 
   for (let t = 0; t < frames; t++) {
     const row = t * bins;
     for (let k = 0; k < bins; k++) {
-      pa[k] = principalArgument(pa[k] + binAdvance(k, analysisHop, frameSize) + toAnalysis * deviation[row + k]);
+      pa[k] = principalArgument(pa[k] + advanceA[k] + toAnalysis * deviation[row + k]);
     }
-    const advance = (k: number) => principalArgument(ps[k] + binAdvance(k, synthesisHop, frameSize) + toSynthesis * deviation[row + k]);
-    const count = locking ? spectralPeaks(magnitude, row, bins, peaks) : 0;
+    const advance = (k: number) => principalArgument(ps[k] + advanceS[k] + toSynthesis * deviation[row + k]);
+    const known = options.peaks && frames === 1 ? options.peaks : null;
+    const at = known ? known.at : peaks;
+    const count = !locking ? 0 : known ? known.count : spectralPeaks(magnitude, row, bins, peaks);
     if (state.frames === 0) {
       ps.set(pa); // start from the analysis phases: the first frame is as it was analysed
     } else if (count === 0) {
@@ -201,14 +254,15 @@ export function resynthesize(state: PhaseVocoderState, magnitude: Float32Array, 
     } else {
       let lo = 0;
       for (let i = 0; i < count; i++) {
-        const p = peaks[i];
+        const p = at[i];
         let hi = bins - 1;
         if (i + 1 < count) {
           hi = p; // the region ends at the lowest bin before the next peak
-          for (let k = p + 1; k < peaks[i + 1]; k++) if (magnitude[row + k] < magnitude[row + hi]) hi = k;
+          for (let k = p + 1; k < at[i + 1]; k++) if (magnitude[row + k] < magnitude[row + hi]) hi = k;
         }
+        // Within (−3π, 3π): cos and sin need no principal value, and advance() takes one next frame.
         const rotation = advance(p) - pa[p]; // read ps[p] before the region is overwritten
-        for (let k = lo; k <= hi; k++) ps[k] = principalArgument(rotation + pa[k]);
+        for (let k = lo; k <= hi; k++) ps[k] = rotation + pa[k];
         lo = hi + 1;
       }
     }
@@ -220,13 +274,18 @@ export function resynthesize(state: PhaseVocoderState, magnitude: Float32Array, 
     synth(re, im, 0, frame);
     const contributing = Math.min(state.frames + 1, steady);
     const start = state.frames * synthesisHop; // position of this frame in the padded output, while it matters
-    for (let n = 0; n < synthesisHop; n++) {
-      const sum = (n < tail.length ? tail[n] : 0) + frame[n];
-      if (start + n >= skip) out[written++] = sum / overlapWeight(window, synthesisHop, n, contributing);
+    if (contributing === steady && start >= skip) {
+      // The steady state, every frame after the first few: one multiply per sample.
+      for (let n = 0; n < synthesisHop; n++) out[written++] = ((n < tail.length ? tail[n] : 0) + frame[n]) * steadyWeight[n];
+    } else {
+      for (let n = 0; n < synthesisHop; n++) {
+        const sum = (n < tail.length ? tail[n] : 0) + frame[n];
+        if (start + n >= skip) out[written++] = sum / overlapWeight(window, synthesisHop, n, contributing);
+      }
     }
-    for (let n = 0; n < tail.length; n++) {
-      tail[n] = (n + synthesisHop < tail.length ? tail[n + synthesisHop] : 0) + frame[n + synthesisHop];
-    }
+    const kept = tail.length - synthesisHop;
+    for (let n = 0; n < kept; n++) tail[n] = tail[n + synthesisHop] + frame[n + synthesisHop];
+    for (let n = Math.max(0, kept); n < tail.length; n++) tail[n] = frame[n + synthesisHop];
     state.frames = contributing;
   }
   return out;

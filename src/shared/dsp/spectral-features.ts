@@ -11,12 +11,15 @@ import { magnitudes, stft } from './stft';
  */
 export const MAGNITUDE_FLOOR = 1e-5;
 /** feature = (ln(m / (N/4)) + LOG_OFFSET) / LOG_SCALE: the floor maps to -1.38, a half-scale sine's peak to 1.33. */
-const LOG_OFFSET = 6;
-const LOG_SCALE = 4;
+export const LOG_OFFSET = 6;
+export const LOG_SCALE = 4;
 /** The feature of a floored (silent) bin. */
 export const FEATURE_FLOOR = (Math.log(MAGNITUDE_FLOOR) + LOG_OFFSET) / LOG_SCALE;
-/** Largest feature a generator keeps: a bin 40 dB over a full-scale sine's peak (guards feedback). */
-export const FEATURE_CEILING = (Math.log(100) + LOG_OFFSET) / LOG_SCALE;
+/**
+ * Largest feature a generator keeps: a bin as loud as a full-scale sine's (twice the loudest a
+ * recording scaled to a peak of 0.5 can hold), so a net fed its own draws cannot run away upwards.
+ */
+export const FEATURE_CEILING = LOG_OFFSET / LOG_SCALE;
 
 /** The log-magnitude feature of one magnitude. */
 export function magnitudeFeature(m: number, frameSize: number): number {
@@ -49,15 +52,16 @@ export function spectralFeatures(x: Float32Array, frameSize: number, hop: number
  * that no analysis measured: each peak's frequency by parabolic interpolation of the log-magnitudes
  * around it (within 0.06 bin for a Hann window), given to every bin of the peak's region (down to the
  * troughs on either side) as the phase vocoder's locking expects: a partial's bins all turn at its
- * frequency. `peaks` is scratch of `bins` ints. Writes `out[0 .. bins)`.
+ * frequency. `logMagnitude` (optional): the log-magnitudes or the features, if the caller has them. `peaks` receives the peaks' bins (room for `bins`); returns how many (for resynthesize()).
  */
-export function peakDeviations(magnitude: Float32Array, bins: number, out: Float32Array, peaks: Int32Array): void {
+export function peakDeviations(magnitude: Float32Array, bins: number, out: Float32Array, peaks: Int32Array, logMagnitude?: ArrayLike<number>): number {
   const count = spectralPeaks(magnitude, 0, bins, peaks);
   if (count === 0) {
     out.fill(0, 0, bins);
-    return;
+    return 0;
   }
-  const ln = (k: number) => Math.log(Math.max(1e-30, magnitude[k]));
+  // Any increasing affine map of ln |X| gives the same offset (the features: the generator has them, not the logs).
+  const ln = logMagnitude ? (k: number) => logMagnitude[k] : (k: number) => Math.log(Math.max(1e-30, magnitude[k]));
   let lo = 0;
   for (let i = 0; i < count; i++) {
     const p = peaks[i];
@@ -77,4 +81,5 @@ export function peakDeviations(magnitude: Float32Array, bins: number, out: Float
     for (let k = lo; k <= hi; k++) out[k] = p + offset - k;
     lo = hi + 1;
   }
+  return count;
 }

@@ -122,8 +122,20 @@ const spectralSpecObject = z.object({
       .default(DEFAULT_SPECTRAL_FRAME),
     /** Samples between frames: 1 to frameSize / 2. */
     hop: z.number().int().min(1).max(2048).default(DEFAULT_SPECTRAL_HOP),
+    /**
+     * Units of the linear projection a frame goes through before the stack (a multiple of 4): the
+     * recurrent layer then reads a few dozen values, not every bin, which cuts its input weights 8-fold
+     * at 1024-sample frames (generation speed; fewer weights to overfit a short recording).
+     */
+    embedding: z.number().int().min(4).max(1024).multipleOf(4, { message: 'must be a multiple of 4' }).default(64),
     /** Frames at the start of each training window whose loss is not counted (the state warms up from zero). */
     burnIn: z.number().int().min(0).max(1024).default(4),
+    /**
+     * Standard deviation of Gaussian noise added to the input frames (not the targets) while training, in
+     * feature units (1 = 4 nepers, 35 dB): generation feeds the net frames it drew itself, never exactly a
+     * recording's. 0 = off.
+     */
+    inputNoise: z.number().min(0).max(4).default(0.1),
 });
 export const spectralSpecSchema = spectralSpecObject.refine((s) => s.hop <= s.frameSize / 2, { message: 'hop must be at most half the frame size', path: ['hop'] });
 export type SpectralSpec = z.output<typeof spectralSpecSchema>;

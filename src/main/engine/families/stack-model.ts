@@ -18,6 +18,11 @@ export interface HeadShape {
   units: number;
   /** true: the head reads every step (`[batch, time, units]` out); false: the last step (`[batch, units]`). */
   everyStep: boolean;
+  /**
+   * Units of a linear layer (named 'embedding') between the input and the first recurrent layer, or
+   * absent: a wide input (a spectral frame's bins) reaches the stack through a few projections.
+   */
+  embedding?: number;
 }
 
 /**
@@ -29,7 +34,7 @@ export function buildStackModel(spec: StackSpec, head: HeadShape, seed?: number)
   // (variables outlive a tidy).
   tf.tidy(() => {
     model = addLayers(spec, head, seed);
-    initRecurrentKernels(model, spec, seed);
+    initRecurrentKernels(model, spec, seed, head.embedding ? 1 : 0);
   });
   return model;
 }
@@ -39,9 +44,9 @@ export function buildStackModel(spec: StackSpec, head: HeadShape, seed?: number)
  * (same seed, equal within 1e-6), computed fast: see orthogonal.ts. The layers are built with zero
  * recurrent kernels so that neither building nor loading a saved model runs tfjs's slow QR.
  */
-function initRecurrentKernels(model: tf.Sequential, spec: StackSpec, seed: number | undefined): void {
+function initRecurrentKernels(model: tf.Sequential, spec: StackSpec, seed: number | undefined, first: number): void {
   spec.units.forEach((_, i) => {
-    const layer = model.layers[i];
+    const layer = model.layers[first + i];
     const [kernel, recurrent, ...rest] = layer.getWeights();
     layer.setWeights([kernel, orthogonalMatrix(recurrent.shape as [number, number], seed === undefined ? undefined : seed + 3 * i + 1), ...rest]);
   });
@@ -49,6 +54,16 @@ function initRecurrentKernels(model: tf.Sequential, spec: StackSpec, seed: numbe
 
 function addLayers(spec: StackSpec, head: HeadShape, seed: number | undefined): tf.Sequential {
   const model = tf.sequential();
+  if (head.embedding) {
+    model.add(
+      tf.layers.dense({
+        units: head.embedding,
+        name: 'embedding',
+        inputShape: [null, head.inputs],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 2000 }),
+      }),
+    );
+  }
   spec.units.forEach((units, i) => {
     const common = {
       units,
@@ -58,7 +73,7 @@ function addLayers(spec: StackSpec, head: HeadShape, seed: number | undefined): 
       dropout: spec.dropout,
       kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 3 * i }),
       recurrentInitializer: tf.initializers.zeros(), // replaced by initRecurrentKernels
-      ...(i === 0 ? { inputShape: [null, head.inputs] } : {}),
+      ...(i === 0 && !head.embedding ? { inputShape: [null, head.inputs] } : {}),
     };
     switch (spec.type) {
       case 'lstm':

@@ -34,6 +34,12 @@ export interface LstmExports {
     nLayers: number, desc: number, gru: number, B: number, I: number, W: number, bias: number, V: number, invTemp: number, cut: number,
     inScale: number, inOffset: number, steps: number, rng: number, x: number, out: number, z: number, l: number,
   ): void;
+  spec_pack(nLayers: number, desc: number, gru: number, F: number, Fp: number, E: number, Ek: number, Wmu: number, Ws: number): number;
+  spec_frame(
+    nLayers: number, desc: number, gru: number, B: number, F: number, Fp: number, E: number, X: number, z: number,
+    Ek: number, Eb: number, Wmu: number, bmu: number, Ws: number, bs: number,
+    temp: number, lsMin: number, lo: number, hi: number, gain: number, offset: number, magScale: number, rng: number, M: number, scratch: number,
+  ): void;
   gru_forward(T: number, B: number, I: number, U: number, X: number, K: number, R: number, bias: number, H: number, A: number): void;
   gru_backward(
     T: number, B: number, I: number, U: number, X: number, KT: number, RT: number, H: number, A: number,
@@ -56,8 +62,8 @@ export class LstmShard {
   backward(dy: Float32Array): ShardGrads[];
   /** After forward: the top layer's h at every step, time-major [T, B, U_top]. */
   sequence(): Float32Array;
-  /** Backward from the gradient w.r.t. every step's top h, time-major [T, B, U_top]. */
-  backwardSequence(dy: Float32Array): ShardGrads[];
+  /** Backward from the gradient w.r.t. every step's top h, time-major [T, B, U_top]; dX: the input's gradient [T, B, inputs]. */
+  backwardSequence(dy: Float32Array): { grads: ShardGrads[]; dX: Float32Array };
   headLoss(targets: Int32Array, burn: number, W: Float32Array, bias: Float32Array): number;
   rowLosses(targets: Int32Array): Float32Array;
   backwardHead(scale: number): HeadGrads;

@@ -94,15 +94,18 @@ export class LstmShard {
 
   /**
    * Backward from the gradient w.r.t. every step's top h (time-major [T, B, U_top]), through time.
-   * @param {Float32Array} dy  @returns {{dK: Float32Array, dR: Float32Array, db: Float32Array}[]}
+   * @param {Float32Array} dy
+   * @returns {{grads: {dK: Float32Array, dR: Float32Array, db: Float32Array}[], dX: Float32Array}} per layer, and the input's gradient [T, B, inputs]
    */
   backwardSequence(dy) {
     if (!this.plan) throw new Error('fused recurrent op: backwardSequence called before forward');
-    const { T, B, layers } = this.plan;
+    const { T, B, layers, inputs } = this.plan;
     const U = layers[layers.length - 1].U;
     if (dy.length !== T * B * U) throw new Error(`fused recurrent op: ${dy.length} gradients for ${T} x ${B} x ${U} outputs`);
     const dH = this.put(dy);
-    return this.backThroughTime(dH);
+    const dX = this.alloc(T * B * inputs);
+    const grads = this.backThroughTime(dH, dX);
+    return { grads, dX: this.f32(dX, T * B * inputs).slice() };
   }
 
   /**

@@ -34,7 +34,7 @@ for (;;) {
     else if (m.cmd === 'forwardSequence') {
       shard.forward(m.T, m.B, m.layers, m.x, m.cell, m.inputs);
       reply = { h: shard.sequence() };
-    } else if (m.cmd === 'backwardSequence') reply = { grads: shard.backwardSequence(m.dy) };
+    } else if (m.cmd === 'backwardSequence') reply = shard.backwardSequence(m.dy);
     else if (m.cmd === 'forwardHead') {
       shard.forward(m.T, m.B, m.layers, m.x, m.cell, m.inputs);
       reply = { loss: shard.headLoss(m.targets, m.burn, m.W, m.bias) };

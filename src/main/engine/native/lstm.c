@@ -489,7 +489,11 @@ static long long packedSize(int nLayers, const int *desc, int gru, int V) {
 
 // Copies a stack's kernels into packBuf, layer by layer: a GRU as z|r columns of K over R, then the candidate's
 // columns of K, then of R (its product waits for r); an LSTM as all gate columns of K over R. Returns the end.
+// Set by spec_pack while packBuf holds a spectral stack and head; anything that packs again clears it.
+static int specPacked = 0;
+
 static float *packStack(int nLayers, const int *desc, int gru) {
+  specPacked = 0;
   float *p = packBuf;
   for (int l = 0; l < nLayers; l++) {
     const int *d = desc + 7 * l;
@@ -661,5 +665,92 @@ void cat_generate(int nLayers, const int *desc, int gru, int B, int I, const flo
       for (int k = 0; k + 1 < I; k++) xb[k] = xb[k + 1];
       xb[I - 1] = (float)pick * inScale + inOffset;
     }
+  }
+}
+
+// ---- The spectral family's sampling step ----
+// scalar e^x through exp4's polynomial (lane 0)
+static inline float expf_(float x) { return wasm_f32x4_extract_lane(exp4(splat(x)), 0); }
+
+// mulberry32's next uniform in (0, 1), advancing *s.
+static inline float uniform01(unsigned int *s) {
+  unsigned int a = (*s += 0x6d2b79f5u);
+  unsigned int t = (a ^ (a >> 15)) * (a | 1u);
+  t ^= t + (t ^ (t >> 7)) * (t | 61u);
+  return ((float)((t ^ (t >> 14)) >> 8) + 0.5f) * (1.0f / 16777216.0f);
+}
+
+// A standard normal draw by Marsaglia's polar method (log and sqrt only; the draws a rejection costs
+// are part of the RNG's state, so a run continued from the state draws the same).
+static float gaussian(unsigned int *s) {
+  for (;;) {
+    float u = 2.0f * uniform01(s) - 1.0f, v = 2.0f * uniform01(s) - 1.0f;
+    float q = u * u + v * v;
+    if (q > 0.0f && q < 1.0f) return u * __builtin_sqrtf(-2.0f * logf_(q) / q);
+  }
+}
+
+// The spectral family's generation: one frame per call for B rows. Each row's input frame X[b·F ..] (F features)
+// is projected to E values (e = Eb + x·Ek, Ek [F, E]), which step the stack; then the head gives each bin k a
+// Gaussian over its next log-magnitude feature: mean bmu[k] + h·Wmu[:, k], log standard deviation
+// lsMin + softplus(bs[k] + h·Ws[:, k] - lsMin). The draw v = mean + temp·σ·z (temp 0: the mean), clamped to
+// [lo, hi], replaces the row's input (the next frame's) and its magnitude exp(v·gain - offset)·magScale goes to
+// M[b·F + k]. Wmu and Ws are [U, Fp], Fp = F rounded up to 4 (zero columns beyond F); E is a multiple of 4;
+// scratch holds 2·Fp + E floats. After spec_pack (weights in strips) the products read the strips instead.
+
+// Copies the stack, the head and the embedding into packBuf's strips; returns 0 (and the frames run on the
+// row-major kernels) when they do not fit. Call again after anything else packs (stack_feed, cat_generate).
+int spec_pack(int nLayers, const int *desc, int gru, int F, int Fp, int E, const float *Ek, const float *Wmu, const float *Ws) {
+  const int U = desc[7 * (nLayers - 1) + 1];
+  specPacked = 0;
+  if (packedSize(nLayers, desc, gru, 2 * Fp) + (long long)F * E > PACK_FLOATS) return 0;
+  float *p = packStack(nLayers, desc, gru);
+  p = packStrips(Fp, U, Wmu, Fp, 0, 0, 0, p);
+  p = packStrips(Fp, U, Ws, Fp, 0, 0, 0, p);
+  packStrips(E, F, Ek, E, 0, 0, 0, p);
+  specPacked = 1;
+  return 1;
+}
+
+void spec_frame(int nLayers, const int *desc, int gru, int B, int F, int Fp, int E, float *X, float *z,
+                const float *Ek, const float *Eb, const float *Wmu, const float *bmu, const float *Ws, const float *bs,
+                float temp, float lsMin, float lo, float hi, float gain, float offset, float magScale,
+                unsigned int *rng, float *M, float *scratch) {
+  const int U = desc[7 * (nLayers - 1) + 1];
+  const float *hTop = (const float *)desc[7 * (nLayers - 1) + 5];
+  const float *headStrips = specPacked ? packBuf + packedSize(nLayers, desc, gru, 0) : 0;
+  float *mu = scratch, *raw = scratch + Fp, *e = scratch + 2 * Fp;
+  for (int b = 0; b < B; b++) {
+    float *x = X + b * F, *m = M + b * F;
+    const float *h = hTop + b * U;
+    if (headStrips) {
+      stripProduct(E, F, x, 0, 0, headStrips + 2 * U * Fp, Eb, e);
+      stripStackStep(nLayers, desc, gru, b, e, z);
+      stripProduct(Fp, U, h, 0, 0, headStrips, bmu, mu);
+      stripProduct(Fp, U, h, 0, 0, headStrips + U * Fp, bs, raw);
+    } else {
+      for (int n = 0; n < E; n += 4) st(e + n, ld(Eb + n));
+      rowTimesWide(F, E, x, Ek, E, e);
+      cellStackStep(nLayers, desc, gru, b, e, z);
+      for (int n = 0; n < Fp; n += 4) { st(mu + n, ld(bmu + n)); st(raw + n, ld(bs + n)); }
+      rowTimesWide(U, Fp, h, Wmu, Fp, mu);
+      rowTimesWide(U, Fp, h, Ws, Fp, raw);
+    }
+    // σ = exp(lsMin + softplus(t)) = e^lsMin·(1 + e^t), t = raw - lsMin: one exp, four bins at a time.
+    if (temp > 0.0f) {
+      const f4 sMin = splat(expf_(lsMin)), one = splat(1.0f), lm = splat(lsMin), tt = splat(temp);
+      for (int n = 0; n < Fp; n += 4) st(raw + n, wasm_f32x4_mul(tt, wasm_f32x4_mul(sMin, wasm_f32x4_add(one, exp4(wasm_f32x4_sub(ld(raw + n), lm))))));
+      for (int k = 0; k < F; k++) {
+        float v = mu[k] + raw[k] * gaussian(rng + b);
+        mu[k] = v < lo ? lo : v > hi ? hi : v;
+      }
+    } else {
+      for (int k = 0; k < F; k++) mu[k] = mu[k] < lo ? lo : mu[k] > hi ? hi : mu[k];
+    }
+    // The draws are the next input; their magnitudes exp(v·gain - offset)·magScale, four at a time (mu's
+    // padding past F is computed and not copied).
+    const f4 g = splat(gain), o = splat(offset), ms = splat(magScale);
+    for (int n = 0; n < Fp; n += 4) st(raw + n, wasm_f32x4_mul(ms, exp4(wasm_f32x4_sub(wasm_f32x4_mul(ld(mu + n), g), o))));
+    for (int k = 0; k < F; k++) { x[k] = mu[k]; m[k] = raw[k]; }
   }
 }

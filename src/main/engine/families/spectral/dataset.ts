@@ -6,6 +6,7 @@ import type { SpectralSpec, TrainConfig } from '../../../../shared/contract';
 import { spectralFeatures } from '../../../../shared/dsp/spectral-features';
 import { LabError } from '../../../../shared/errors';
 import { tileStarts, WindowDataset, windowCount, type Splits } from '../../dataset';
+import { SeededRandom } from '../../../../shared/signals/random';
 import type { FamilyDataset } from '../family';
 
 export class SpectralDataset implements FamilyDataset {
@@ -48,8 +49,8 @@ export class SpectralDataset implements FamilyDataset {
     return this.windows.epochOrder(epoch, seed, max);
   }
 
-  /** x `[n, T, bins]` the frames of each window, y `[n, T, bins]` the frames one step later. */
-  batch(order: Int32Array, from: number, size: number): { x: tf.Tensor3D; y: tf.Tensor3D } {
+  /** x `[n, T, bins]` the frames of each window (with the spec's input noise unless `noisy` is false), y `[n, T, bins]` the frames one step later. */
+  batch(order: Int32Array, from: number, size: number, noisy = true): { x: tf.Tensor3D; y: tf.Tensor3D } {
     const n = Math.min(size, order.length - from);
     const T = this.window;
     const F = this.bins;
@@ -59,6 +60,11 @@ export class SpectralDataset implements FamilyDataset {
       const s = order[from + b];
       x.set(this.features.subarray(s * F, (s + T) * F), b * T * F);
       y.set(this.features.subarray((s + 1) * F, (s + T + 1) * F), b * T * F);
+    }
+    if (this.spec.inputNoise > 0 && noisy) {
+      // Seeded by the batch's first window and position, so that a run repeats exactly.
+      const rng = new SeededRandom(order[from] * 7919 + from);
+      for (let i = 0; i < x.length; i++) x[i] += this.spec.inputNoise * rng.normal();
     }
     return { x: tf.tensor3d(x, [n, T, F]), y: tf.tensor3d(y, [n, T, F]) };
   }

@@ -78,7 +78,7 @@ async function measure(
   let frames = 0;
   for (let from = 0; from < starts.length; from += CHUNK) {
     if (o.signal?.aborted) throw new LabError('cancelled', 'Evaluation was cancelled');
-    const { x, y } = ds.batch(starts, from, CHUNK);
+    const { x, y } = ds.batch(starts, from, CHUNK, false);
     const out = tf.tidy(() => spectralOutputs(model, spec, x, fused, false));
     const [o2, xs, ys] = await Promise.all([out.data(), x.data(), y.data()]);
     tf.dispose([x, y, out]);

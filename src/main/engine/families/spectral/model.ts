@@ -10,16 +10,20 @@ import { buildStackModel } from '../stack-model';
 export const spectralBins = (spec: Pick<SpectralSpec, 'frameSize'>): number => spec.frameSize / 2 + 1;
 
 /**
- * Recurrent layers returning every step, then a dense head to 2·bins outputs per step (each bin's
- * mean, then each bin's raw log standard deviation; see objective.ts's logSigma):
- * `[batch, time, bins]` in, `[batch, time, 2·bins]` out.
+ * A linear embedding of each frame (`embedding` values), recurrent layers returning every step, then a
+ * dense head to 2·bins outputs per step (each bin's mean, then each bin's raw log standard deviation;
+ * see objective.ts's logSigma): `[batch, time, bins]` in, `[batch, time, 2·bins]` out.
  */
 export function buildSpectralModel(spec: SpectralSpec, seed?: number): tf.LayersModel {
   const bins = spectralBins(spec);
-  return buildStackModel(spec, { inputs: bins, units: 2 * bins, everyStep: true }, seed);
+  return buildStackModel(spec, { inputs: bins, units: 2 * bins, everyStep: true, embedding: spec.embedding }, seed);
 }
 
 export interface SpectralWeights {
+  /** `[bins, embedding]` and `[embedding]`: the frame's projection the stack reads. */
+  embedKernel: Float32Array;
+  embedBias: Float32Array;
+  embedding: number;
   cell: CellType;
   units: number[];
   layers: LayerWeights[];
@@ -34,15 +38,19 @@ export interface SpectralWeights {
 export function readSpectralWeights(model: tf.LayersModel, spec: SpectralSpec): SpectralWeights {
   const gates = spec.type === 'lstm' ? 4 : 3;
   const bins = spectralBins(spec);
-  const layers: LayerWeights[] = model.layers.slice(0, -1).map((layer) => {
+  const [ek, eb] = model.layers[0].getWeights();
+  if (model.layers[0].name !== 'embedding' || !ek || !eb || ek.shape[0] !== bins || ek.shape[1] !== spec.embedding) {
+    throw new LabError('bad_file', `The model's first layer is not an embedding of ${bins} bins into ${spec.embedding} values`);
+  }
+  const layers: LayerWeights[] = model.layers.slice(1, -1).map((layer) => {
     const [k, r, b] = layer.getWeights();
     if (!k || !r || !b) throw new LabError('bad_file', `Layer ${layer.name} has no kernel, recurrent kernel and bias`);
     const units = r.shape[0];
     if (k.shape[1] !== gates * units) throw new LabError('bad_file', `Layer ${layer.name} does not look like a ${spec.type.toUpperCase()} layer (kernel ${k.shape.join('x')})`);
     return { inputSize: k.shape[0], units, kernel: k.dataSync() as Float32Array, recurrent: r.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
   });
-  if (layers[0]?.inputSize !== bins) throw new LabError('bad_file', `The model reads ${layers[0]?.inputSize} features per step; a frame of ${spec.frameSize} has ${bins} bins`);
+  if (layers[0]?.inputSize !== spec.embedding) throw new LabError('bad_file', `The model's stack reads ${layers[0]?.inputSize} values per step; its embedding has ${spec.embedding}`);
   const [hk, hb] = model.layers[model.layers.length - 1].getWeights();
   if (!hk || !hb || hk.shape[1] !== 2 * bins) throw new LabError('bad_file', `The model's head does not have ${2 * bins} outputs`);
-  return { cell: spec.type, units: layers.map((l) => l.units), layers, headKernel: hk.dataSync() as Float32Array, headBias: hb.dataSync() as Float32Array, bins };
+  return { embedKernel: ek.dataSync() as Float32Array, embedBias: eb.dataSync() as Float32Array, embedding: spec.embedding, cell: spec.type, units: layers.map((l) => l.units), layers, headKernel: hk.dataSync() as Float32Array, headBias: hb.dataSync() as Float32Array, bins };
 }

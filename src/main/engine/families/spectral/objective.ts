@@ -37,11 +37,14 @@ export function logSigmaOf(raw: number): number {
 export function spectralOutputs(model: tf.LayersModel, spec: SpectralSpec, x: tf.Tensor3D, fused: boolean, training = true): tf.Tensor3D {
   if (!fused) return model.apply(x, { training }) as tf.Tensor3D;
   return tf.tidy(() => {
+    // Weights in the model's order: the embedding's kernel and bias, each layer's (kernel, recurrent, bias), the head's.
     const ws = model.trainableWeights.map((w) => w.read());
     const L = spec.units.length;
-    const h = fusedRecurrentSequence(x, ws.slice(0, 3 * L), spec.type);
-    const [B, T, U] = h.shape;
-    const out = dense(h.reshape([B * T, U]), ws[3 * L] as tf.Tensor2D, ws[3 * L + 1] as tf.Tensor1D);
+    const [B, T, F] = x.shape;
+    const e = dense(x.reshape([B * T, F]), ws[0] as tf.Tensor2D, ws[1] as tf.Tensor1D).reshape([B, T, -1]) as tf.Tensor3D;
+    const h = fusedRecurrentSequence(e, ws.slice(2, 2 + 3 * L), spec.type);
+    const U = h.shape[2];
+    const out = dense(h.reshape([B * T, U]), ws[2 + 3 * L] as tf.Tensor2D, ws[3 + 3 * L] as tf.Tensor1D);
     return out.reshape([B, T, -1]) as tf.Tensor3D;
   });
 }
@@ -127,7 +130,7 @@ export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dat
       let count = 0;
       for (let from = 0; from < tiles.length; from += CHUNK) {
         if (signal?.aborted) throw new LabError('cancelled', 'Training was cancelled');
-        const { x, y } = dataset.batch(tiles, from, CHUNK);
+        const { x, y } = dataset.batch(tiles, from, CHUNK, false);
         const nll = tf.tidy(() => gaussianNll(spectralOutputs(model, spec, x, fused), y, burn));
         const total = nll.sum();
         sum += (await total.data())[0];
