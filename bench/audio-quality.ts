@@ -92,8 +92,10 @@ for (const name of recordings) {
   const rate = spec.sampleRate;
   const length = Math.round(GENERATE_SECONDS * rate);
   const g = await generateFromFolder({ dir: out, length, prime: Math.round(PRIME_SECONDS * rate), sampling });
-  // Generation speed on this thread: 2 s more from the state the run above ended in.
+  // Generation speed on this thread, steady state: from the state the run above ended in, 2 s to warm
+  // up (a new wasm instance's first pages and strips), then 2 s timed.
   const stepper = await familyOf(spec.model).stepper(folder.model, spec.model, spec.normalisation, { state: g.state }, sampling);
+  stepper.generate(length);
   const t0 = performance.now();
   stepper.generate(length);
   const usPerSample = ((performance.now() - t0) * 1000) / length;
