@@ -24,6 +24,7 @@ import {
   MAX_UNITS,
   type Metrics,
   type ModelSpecInput,
+  AUDIO_DEFAULT_FAMILY,
   AUDIO_SAMPLE_RATE,
   DEFAULT_CATEGORICAL_UNITS,
   DEFAULT_SPECTRAL_UNITS,
@@ -73,10 +74,11 @@ train options:
   categorical family (the default for --wav: a μ-law sample RNN, ${DEFAULT_CATEGORICAL_UNITS.join('x')} GRU; window, batch, lr and epochs
   default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --levels N           μ-law levels (256)      --pre-emphasis A  (0.85; 0 = off)      --burn-in N  (32)
-  --input-noise L      std of noise added to the inputs while training: μ-law levels (categorical), feature units (spectral) (0)
+  --input-noise L      std of noise added to the inputs while training: μ-law levels (categorical, 0), feature units (spectral, 0.1)
   spectral family (STFT frames, sampled per bin, phase-vocoder resynthesis; ${DEFAULT_SPECTRAL_UNITS.join('x')} GRU; windows count frames;
   ${Object.entries(FAMILY_TRAIN_DEFAULTS.spectral).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
-  --frame-size N       samples per frame, a power of two (1024)   --hop N  samples between frames (256; at most half a frame)
+  --frame-size N       samples per frame, a power of two (1024)   --hop N  samples between frames (a quarter frame; at most half)
+  --burn-in N          frames not counted at the start of each window (4)
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)
@@ -235,8 +237,23 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...(num(v, 'burn-in', true) !== undefined ? { burnIn: num(v, 'burn-in', true) } : {}),
     ...(num(v, 'input-noise', false) !== undefined ? { inputNoise: num(v, 'input-noise', false) } : {}),
     ...(num(v, 'frame-size', true) !== undefined ? { frameSize: num(v, 'frame-size', true) } : {}),
-    ...(num(v, 'hop', true) !== undefined ? { hop: num(v, 'hop', true) } : {}),
+    // A frame size alone keeps the hop at a quarter of it (the default 256 of 1024).
+    ...(num(v, 'hop', true) !== undefined
+      ? { hop: num(v, 'hop', true) }
+      : num(v, 'frame-size', true) !== undefined
+        ? { hop: Math.max(1, Math.floor(num(v, 'frame-size', true)! / 4)) }
+        : {}),
   } as ModelSpecInput;
+  // Options of one family given to another would be dropped without a word: refuse them by name.
+  const family = str(v, 'family') ?? (wav ? AUDIO_DEFAULT_FAMILY : v.resume ? undefined : DEFAULT_FAMILY);
+  const only: Record<string, string[]> = { categorical: ['levels', 'pre-emphasis'], spectral: ['frame-size', 'hop'], audio: ['burn-in', 'input-noise'] };
+  if (family !== undefined) {
+    for (const [owner, flags] of Object.entries(only)) {
+      const applies = owner === 'audio' ? family === 'categorical' || family === 'spectral' : family === owner;
+      const given = flags.filter((f) => v[f] !== undefined);
+      if (!applies && given.length) throw new LabError('bad_argument', `--${given[0]} is an option of the ${owner === 'audio' ? 'categorical and spectral families' : `${owner} family`}; this run trains a ${family} model (--family)`);
+    }
+  }
   const rate = num(v, 'rate', true);
   if (rate !== undefined && !wav) throw new LabError('bad_argument', '--rate sets the model sample rate of a --wav recording');
   if (rate !== undefined && (rate < MIN_MODEL_RATE || rate > MAX_MODEL_RATE)) throw new LabError('bad_argument', `--rate expects a sample rate from ${MIN_MODEL_RATE} to ${MAX_MODEL_RATE} Hz, got ${rate}`);

@@ -104,7 +104,7 @@ export const FAMILY_TRAIN_DEFAULTS: Record<FamilyName, Partial<TrainConfigInput>
   regression: {},
   categorical: { window: 256, batchSize: 16, learningRate: 0.008, finalLearningRate: 0.0008, epochs: 16, earlyStopPatience: 3, maxTrainWindows: 2048, split: 'blocked', trainFraction: 0.7, devFraction: 0.1 },
   // Windows count frames (a hop of samples each); see bench/audio-quality.ts --family spectral.
-  spectral: { window: 32, batchSize: 16, learningRate: 0.003, finalLearningRate: 0.0003, epochs: 20, earlyStopPatience: 5, maxTrainWindows: 256, split: 'blocked', trainFraction: 0.7, devFraction: 0.1 },
+  spectral: { window: 32, batchSize: 16, learningRate: 0.003, finalLearningRate: 0.0003, epochs: 20, earlyStopPatience: 5, maxTrainWindows: 256, split: 'blocked', trainFraction: 0.6, devFraction: 0.2 },
 };
 
 /** The family to train on audio (a WAV, the microphone) when the request names none. */

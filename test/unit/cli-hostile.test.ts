@@ -63,6 +63,13 @@ describe('command line: nothing it did not write is deleted, nothing half-writte
     expect(existsSync(path.join(tmp, 'never'))).toBe(false);
   });
 
+  it("one family's options given to another are refused by name, not dropped", () => {
+    expectRefused(cli(['train', ...TINY, '--family', 'spectral', '--levels', '16', '--out', path.join(tmp, 'x')]), /--levels is an option of the categorical family; this run trains a spectral model/);
+    expectRefused(cli(['train', ...TINY, '--frame-size', '256', '--out', path.join(tmp, 'x')]), /--frame-size is an option of the spectral family; this run trains a regression model/);
+    expectRefused(cli(['train', ...TINY, '--input-noise', '0.1', '--out', path.join(tmp, 'x')]), /--input-noise is an option of the categorical and spectral families/);
+    expect(existsSync(path.join(tmp, 'x'))).toBe(false);
+  });
+
   it('generate --length past the limit is refused, not an internal error', () => {
     const out = path.join(tmp, 'huge.wav');
     expectRefused(cli(['generate', '--model', model, '--length', '3000000000', '--out', out]), /--length expects an integer from 1 to 10000000, got 3000000000/);

@@ -129,6 +129,13 @@ describe('spectral family', () => {
     const bad = good.slice();
     bad[13] = Infinity;
     expect(() => new SpectralStepper(w, s, norm, { state: bad })).toThrow(/non-finite value at index 13/);
+    const rng = good.slice();
+    rng[9] = 70_000; // the first stream's RNG high half
+    expect(() => new SpectralStepper(w, s, norm, { state: rng })).toThrow(/RNG state of stream 0 is corrupt/);
+    // The phase vocoder's frame count (after the stream's RNG, pending samples and next frame, and its own version and sizes).
+    const unprimed = good.slice();
+    unprimed[9 + 2 + 16 + 33 + 4] = 0;
+    expect(() => new SpectralStepper(w, s, norm, { state: unprimed })).toThrow(/has resynthesised 0 frames; a primed one has at least 2/);
     const big = spec({ frameSize: 128, hop: 32 });
     const wBig = readSpectralWeights(spectralFamily.build(big, 1), big);
     expect(() => new SpectralStepper(wBig, big, norm, { state: good })).toThrow(/frames of 64 every 16; this model's are 128 every 32/);

@@ -61,7 +61,7 @@ export interface PhaseVocoderState {
   frames: number;
   /** Per bin, the analysis phase rebuilt by accumulating its advances at analysisHop, [bins], radians in (−π, π]. */
   analysisPhase: Float32Array;
-  /** Per bin, the phase of the newest output frame, [bins], radians in (−π, π]. */
+  /** Per bin, the phase of the newest output frame, [bins], radians in (−3π, 3π) (wrapped where it is read). */
   synthesisPhase: Float32Array;
   /** Overlap-add sums of the samples the newest frame covers after its first synthesisHop, [frameSize − synthesisHop]. */
   tail: Float32Array;

@@ -148,8 +148,8 @@ export function ModelsPanel({ models, selected, compared = [], histories = {}, o
                     <th key={k}>{k}</th>
                   ))}
                   {header('epochs', 'epochs')}
-                  {header('test_mse', 'test MSE / bits')}
-                  {header('vs_ar', 'vs linear AR')}
+                  {header('test_mse', 'test score')}
+                  {header('vs_ar', 'vs simple predictor')}
                   {header('created', 'date')}
                   {header('duration', 'duration')}
                   <th />

@@ -4,7 +4,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SpectralSpec, TrainConfig } from '../../../../shared/contract';
 import { spectralFeatures } from '../../../../shared/dsp/spectral-features';
+import { totalmem } from 'node:os';
+import { frameCount } from '../../../../shared/dsp/stft';
 import { LabError } from '../../../../shared/errors';
+import { TRAINING_MEMORY_FRACTION } from '../../budget';
 import { tileStarts, WindowDataset, windowCount, type Splits } from '../../dataset';
 import { SeededRandom } from '../../../../shared/signals/random';
 import type { FamilyDataset } from '../family';
@@ -22,6 +25,15 @@ export class SpectralDataset implements FamilyDataset {
     readonly spec: SpectralSpec,
     train: Pick<TrainConfig, 'window' | 'trainFraction' | 'devFraction' | 'seed'>,
   ) {
+    // The STFT keeps real and imaginary parts, then magnitudes and features: 16 bytes per bin and frame.
+    const bytes = frameCount(samples.length, spec.hop) * (spec.frameSize / 2 + 1) * 16;
+    const limit = totalmem() * TRAINING_MEMORY_FRACTION;
+    if (bytes > limit) {
+      throw new LabError(
+        'bad_argument',
+        `Cutting ${samples.length.toLocaleString('en-US')} samples into frames of ${spec.frameSize} every ${spec.hop} needs about ${(bytes / 1024 ** 3).toFixed(1)} GB, over the limit of ${(limit / 1024 ** 3).toFixed(1)} GB (a quarter of this machine's memory): raise the hop or shorten the signal`,
+      );
+    }
     const f = spectralFeatures(samples, spec.frameSize, spec.hop);
     this.frames = f.frames;
     this.bins = f.bins;
@@ -29,10 +41,10 @@ export class SpectralDataset implements FamilyDataset {
     // Each of three blocked splits needs at least one window of `window` frames and its next frame.
     const need = Math.ceil((train.window + 2) / Math.min(train.trainFraction, train.devFraction, 1 - train.trainFraction - train.devFraction));
     if (windowCount(this.frames, train.window) < 1 || this.frames < need) {
-      const seconds = ((need - 1) * spec.hop) ;
+      const samplesNeeded = (need - 1) * spec.hop;
       throw new LabError(
         'bad_signal',
-        `The signal gives ${this.frames} frames of ${spec.frameSize} samples every ${spec.hop}; windows of ${train.window} frames in three splits need about ${need} (${seconds.toLocaleString('en-US')} samples): record longer, or lower the window or the hop`,
+        `The signal gives ${this.frames} frames of ${spec.frameSize} samples every ${spec.hop}; windows of ${train.window} frames in three splits need about ${need} (${samplesNeeded.toLocaleString('en-US')} samples): use a longer signal, or lower the window or the hop`,
       );
     }
     // A WindowDataset over one value per frame gives the blocked splits and the seeded epoch order:

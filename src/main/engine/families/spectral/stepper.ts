@@ -151,11 +151,15 @@ export class SpectralStepper implements Stepper {
       this.pv = [];
       for (let b = 0; b < B; b++) {
         const e = extras.subarray(b * PER, (b + 1) * PER);
+        const half = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff;
+        if (!half(e[0]) || !half(e[1])) throw new LabError('bad_argument', `Packed state's RNG state of stream ${b} is corrupt (${e[0]}, ${e[1]})`);
         this.rng[b] = ((e[0] << 16) | e[1]) >>> 0;
         this.pendingSamples[b].set(e.subarray(2, 2 + hop));
         x.set(e.subarray(2 + hop, 2 + hop + F), b * F);
         const pv = unpackPhaseVocoderState(e.subarray(2 + hop + F));
         if (pv.frameSize !== N || pv.analysisHop !== hop || pv.synthesisHop !== hop) throw new LabError('bad_argument', 'Packed state\'s phase vocoder does not match the model\'s frames');
+        // Priming leaves at least two frames, so every later frame gives a whole hop.
+        if (pv.frames * hop < N / 2) throw new LabError('bad_argument', `Packed state's phase vocoder has resynthesised ${pv.frames} frames; a primed one has at least ${Math.ceil(N / 2 / hop)}`);
         this.pv.push(pv);
       }
       return;
