@@ -51,6 +51,10 @@ describe.skipIf(!chromiumOrSkip('spectral end-to-end test'))('a spectral model i
     await page.click('[data-testid=generate]');
     expect((await waitForAppEvent(page, 'generation-done')).samples).toBe(22050);
     await expect.poll(() => page.getAttribute('[data-testid=spectrogram-generated]', 'data-columns')).toBe('173');
+    // Its loss goes below zero: the runs comparison draws it on a linear scale.
+    await page.check('[data-testid=compare-e2e-spec]');
+    await expect.poll(() => page.inputValue('[data-testid=compare-scale]')).toBe('linear');
+    expect(await page.isDisabled('[data-testid=compare-scale]')).toBe(true);
     await page.screenshot({ path: path.join(RESULTS, 'e2e-spectral-1024.png'), fullPage: true });
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.screenshot({ path: path.join(RESULTS, 'e2e-spectral-1920.png'), fullPage: true });

@@ -161,5 +161,5 @@ export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['regression', 'catego
 export const FAMILY_LABELS: Record<ModelFamilyName, string> = {
   regression: 'regression (MSE)',
   categorical: 'categorical (μ-law)',
-  spectral: 'spectral (STFT frames)',
+  spectral: 'spectral (STFT)',
 };

@@ -41,9 +41,12 @@ function VsAr({ m }: { m: ModelSummary }) {
 
 function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Record<string, RunHistory> }) {
   const [axis, setAxis] = useState<XAxis>('epoch');
-  const [logY, setLogY] = useState(true);
+  const [logScale, setLogY] = useState(true);
   const [weight, setWeight] = useState(0.6);
   const shown = runs.filter((r) => histories[r.name]);
+  // A spectral run's loss (nats per bin) goes below zero, which a log axis cannot show.
+  const negative = shown.some((r) => r.metrics && 'family' in r.metrics && r.metrics.family === 'spectral');
+  const logY = logScale && !negative;
 
   const { data, series, references, summary } = useMemo(() => {
     const tables: uPlot.AlignedData[] = [];
@@ -69,7 +72,7 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
     for (const r of shown) {
       if (!r.metrics) continue;
       for (const v of referenceVerdicts(r.metrics)) {
-        if (v.mse === null || !(v.mse > 0)) continue;
+        if (v.mse === null || (logY && !(v.mse > 0))) continue;
         const key = `${v.key}:${v.mse.toPrecision(3)}`;
         if (!refs.has(key)) refs.set(key, { label: `${v.label}${shown.length > 1 ? ` (${r.source})` : ''}`, value: v.mse, color: REF_DASH[v.key] });
       }
@@ -93,7 +96,13 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
         </label>
         <label>
           y scale
-          <select data-testid="compare-scale" value={logY ? 'log' : 'linear'} onChange={(e) => setLogY(e.target.value === 'log')}>
+          <select
+            data-testid="compare-scale"
+            value={logY ? 'log' : 'linear'}
+            disabled={negative}
+            title={negative ? 'a spectral run\'s loss goes below zero: linear scale' : undefined}
+            onChange={(e) => setLogY(e.target.value === 'log')}
+          >
             <option value="log">log</option>
             <option value="linear">linear</option>
           </select>
@@ -103,7 +112,7 @@ function CompareChart({ runs, histories }: { runs: ModelSummary[]; histories: Re
           <input type="range" aria-label="smoothing of the train loss curves" min={0} max={0.99} step={0.01} value={weight} onChange={(e) => setWeight(Number(e.target.value))} />
         </label>
       </div>
-      <LineChart testId="compare-chart" height={240} data={data} series={series} references={references} logY={logY} xLabel={axis === 'epoch' ? 'epoch' : 'wall time (s)'} yLabel="loss (MSE)" summary={summary} />
+      <LineChart testId="compare-chart" height={240} data={data} series={series} references={references} logY={logY} xLabel={axis === 'epoch' ? 'epoch' : 'wall time (s)'} yLabel={shown.some((r) => r.metrics && 'family' in r.metrics) ? 'loss' : 'loss (MSE)'} summary={summary} />
     </div>
   );
 }
