@@ -28,6 +28,7 @@ const { values } = parseArgs({
     'input-noise': { type: 'string' },
     'frame-size': { type: 'string' },
     hop: { type: 'string' },
+    mixtures: { type: 'string' },
     window: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -56,6 +57,7 @@ const model = {
   ...(values['input-noise'] ? { inputNoise: Number(values['input-noise']) } : {}),
   ...(values['frame-size'] ? { frameSize: Number(values['frame-size']) } : {}),
   ...(values.hop ? { hop: Number(values.hop) } : {}),
+  ...(values.mixtures ? { mixtures: Number(values.mixtures) } : {}),
 } as ModelSpecInput;
 const GENERATE_SECONDS = 2;
 const PRIME_SECONDS = 0.5;

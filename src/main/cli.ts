@@ -79,6 +79,7 @@ train options:
   ${Object.entries(FAMILY_TRAIN_DEFAULTS.spectral).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --frame-size N       samples per frame, a power of two (1024)   --hop N  samples between frames (a quarter frame; at most half)
   --burn-in N          frames not counted at the start of each window (4)
+  --mixtures K         components of the mixture a frame is drawn from (1: a Gaussian per bin)
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)
@@ -200,6 +201,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     'input-noise': { type: 'string' },
     'frame-size': { type: 'string' },
     hop: { type: 'string' },
+    mixtures: { type: 'string' },
     rate: { type: 'string' },
     split: { type: 'string' },
     patience: { type: 'string' },
@@ -237,6 +239,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...(num(v, 'burn-in', true) !== undefined ? { burnIn: num(v, 'burn-in', true) } : {}),
     ...(num(v, 'input-noise', false) !== undefined ? { inputNoise: num(v, 'input-noise', false) } : {}),
     ...(num(v, 'frame-size', true) !== undefined ? { frameSize: num(v, 'frame-size', true) } : {}),
+    ...(num(v, 'mixtures', true) !== undefined ? { mixtures: num(v, 'mixtures', true) } : {}),
     // A frame size alone keeps the hop at a quarter of it (the default 256 of 1024).
     ...(num(v, 'hop', true) !== undefined
       ? { hop: num(v, 'hop', true) }
@@ -246,7 +249,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   } as ModelSpecInput;
   // Options of one family given to another would be dropped without a word: refuse them by name.
   const family = str(v, 'family') ?? (wav ? AUDIO_DEFAULT_FAMILY : v.resume ? undefined : DEFAULT_FAMILY);
-  const only: Record<string, string[]> = { categorical: ['levels', 'pre-emphasis'], spectral: ['frame-size', 'hop'], audio: ['burn-in', 'input-noise'] };
+  const only: Record<string, string[]> = { categorical: ['levels', 'pre-emphasis'], spectral: ['frame-size', 'hop', 'mixtures'], audio: ['burn-in', 'input-noise'] };
   if (family !== undefined) {
     for (const [owner, flags] of Object.entries(only)) {
       const applies = owner === 'audio' ? family === 'categorical' || family === 'spectral' : family === owner;

@@ -9,7 +9,7 @@ import { dominantFrequency, rms } from '../../src/shared/dsp/spectrum';
 import { spectralFamily } from '../../src/main/engine/families/spectral';
 import type { SpectralDataset } from '../../src/main/engine/families/spectral/dataset';
 import { readSpectralWeights } from '../../src/main/engine/families/spectral/model';
-import { gaussianNll, meanGaussianNll, spectralOutputs } from '../../src/main/engine/families/spectral/objective';
+import { meanMixtureNll, mixtureNll, spectralOutputs } from '../../src/main/engine/families/spectral/objective';
 import { SpectralStepper } from '../../src/main/engine/families/spectral/stepper';
 import { Trainer } from '../../src/main/engine/trainer';
 import { numTensors, releaseOptimizer, useBackend } from './helpers';
@@ -63,8 +63,8 @@ describe('spectral family', () => {
   beforeAll(useBackend);
 
   for (const type of ['gru', 'lstm'] as const) {
-    it(`the fused ${type.toUpperCase()} stack with its Gaussian head gives tfjs-layers' loss and gradients within 1e-4`, async () => {
-      const s = spec({ type, units: [8, 12] });
+    it(`the fused ${type.toUpperCase()} stack with its mixture head (${type === 'gru' ? 3 : 1} components) gives tfjs-layers' loss and gradients within 1e-4`, async () => {
+      const s = spec({ type, units: [8, 12], mixtures: type === 'gru' ? 3 : 1 });
       const model = spectralFamily.build(s, 3);
       randomise(model, 11);
       const F = s.frameSize / 2 + 1;
@@ -74,7 +74,7 @@ describe('spectral family', () => {
       const run = async (fused: boolean) => {
         // fused: lstm.wasm's stack, the explicit-transpose head and the one-pass likelihood; else tfjs-layers and tfjs ops.
         const { value, grads } = tf.variableGrads(
-          () => (fused ? meanGaussianNll(spectralOutputs(model, s, x, true), y, 2) : (gaussianNll(model.apply(x) as tf.Tensor3D, y, 2).mean() as tf.Scalar)),
+          () => (fused ? meanMixtureNll(spectralOutputs(model, s, x, true), y, 2, s.mixtures) : mixtureNll(model.apply(x) as tf.Tensor3D, y, 2, s.mixtures)),
           vars,
         );
         const out = { loss: (await value.data())[0], grads: await Promise.all(vars.map(async (v) => (await grads[v.name].data()) as Float32Array)) };
@@ -94,8 +94,8 @@ describe('spectral family', () => {
     });
   }
 
-  it('sampling with a seed is reproducible, differs with another seed, and stop/continue from the packed state is exact', () => {
-    const s = spec();
+  it('sampling (a 2-component mixture) with a seed is reproducible, differs with another seed, and stop/continue from the packed state is exact', () => {
+    const s = spec({ mixtures: 2 });
     const model = spectralFamily.build(s, 1);
     randomise(model, 4, 0.2);
     const w = readSpectralWeights(model, s);
@@ -147,7 +147,7 @@ describe('spectral family', () => {
   it('a tiny model learns a two-tone hum: held-out NLL beats persistence, and it continues at the right pitch and level', async () => {
     const before = numTensors();
     const s = spec({ units: [16], frameSize: 128, hop: 32 });
-    const cfg = trainConfigSchema.parse({ window: 16, batchSize: 8, epochs: 12, learningRate: 0.01, finalLearningRate: 0.001, split: 'blocked', trainFraction: 0.7, devFraction: 0.1, maxTrainWindows: 64, seed: 1 });
+    const cfg = trainConfigSchema.parse({ window: 16, batchSize: 8, epochs: 24, learningRate: 0.01, finalLearningRate: 0.001, split: 'blocked', trainFraction: 0.7, devFraction: 0.1, maxTrainWindows: 64, seed: 1 });
     // 0.125 cycles per sample (bin 16 of 128) with a tremolo, so that frames change and persistence is not perfect.
     const n = 12_000;
     const signal = new Float32Array(n).map((_, i) => (0.3 + 0.15 * Math.sin((2 * Math.PI * i) / 1500)) * Math.sin(2 * Math.PI * 0.125 * i) + 0.05 * Math.sin(2 * Math.PI * 0.25 * i));

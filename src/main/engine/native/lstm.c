@@ -691,50 +691,77 @@ static float gaussian(unsigned int *s) {
 }
 
 // The spectral family's generation: one frame per call for B rows. Each row's input frame X[b·F ..] (F features)
-// is projected to E values (e = Eb + x·Ek, Ek [F, E]), which step the stack; then the head gives each bin k a
-// Gaussian over its next log-magnitude feature: mean bmu[k] + h·Wmu[:, k], log standard deviation
-// lsMin + softplus(bs[k] + h·Ws[:, k] - lsMin). The draw v = mean + temp·σ·z (temp 0: the mean), clamped to
-// [lo, hi], replaces the row's input (the next frame's) and its magnitude exp(v·gain - offset)·magScale goes to
-// M[b·F + k]. Wmu and Ws are [U, Fp], Fp = F rounded up to 4 (zero columns beyond F); E is a multiple of 4;
-// scratch holds 2·Fp + E floats. After spec_pack (weights in strips) the products read the strips instead.
+// is projected to E values (e = Eb + x·Ek, Ek [F, E]), which step the stack. The head's K mixture logits
+// (bl[k] + h·Wl[:, k], Wl [U, K]) pick a component with the row's RNG (p_k ∝ e^{logit/temp}; temp 0: the
+// likeliest); that component's head gives each bin j a Gaussian over its next log-magnitude feature: mean
+// bmu[k][j] + h·Wmu[k][:, j], log standard deviation lsMin + softplus(bs[k][j] + h·Ws[k][:, j] - lsMin). The
+// draw v = mean + temp·σ·z (temp 0: the mean), clamped to [lo, hi], replaces the row's input (the next
+// frame's) and its magnitude exp(v·gain - offset)·magScale goes to M[b·F + j]. Wmu and Ws are [K][U][Fp],
+// bmu and bs [K][Fp], Fp = F rounded up to 4 (zero columns beyond F); E is a multiple of 4; scratch holds
+// 2·Fp + E + K floats. After spec_pack (weights in strips) the products read the strips instead.
 
-// Copies the stack, the head and the embedding into packBuf's strips; returns 0 (and the frames run on the
-// row-major kernels) when they do not fit. Call again after anything else packs (stack_feed, cat_generate).
-int spec_pack(int nLayers, const int *desc, int gru, int F, int Fp, int E, const float *Ek, const float *Wmu, const float *Ws) {
+// Copies the stack, every component's head and the embedding into packBuf's strips; returns 0 (and the
+// frames run on the row-major kernels) when they do not fit. Call again after anything else packs.
+int spec_pack(int nLayers, const int *desc, int gru, int F, int Fp, int E, int K, const float *Ek, const float *Wmu, const float *Ws) {
   const int U = desc[7 * (nLayers - 1) + 1];
   specPacked = 0;
-  if (packedSize(nLayers, desc, gru, 2 * Fp) + (long long)F * E > PACK_FLOATS) return 0;
+  if (packedSize(nLayers, desc, gru, 2 * K * Fp) + (long long)F * E > PACK_FLOATS) return 0;
   float *p = packStack(nLayers, desc, gru);
-  p = packStrips(Fp, U, Wmu, Fp, 0, 0, 0, p);
-  p = packStrips(Fp, U, Ws, Fp, 0, 0, 0, p);
+  for (int k = 0; k < K; k++) {
+    p = packStrips(Fp, U, Wmu + k * U * Fp, Fp, 0, 0, 0, p);
+    p = packStrips(Fp, U, Ws + k * U * Fp, Fp, 0, 0, 0, p);
+  }
   packStrips(E, F, Ek, E, 0, 0, 0, p);
   specPacked = 1;
   return 1;
 }
 
-void spec_frame(int nLayers, const int *desc, int gru, int B, int F, int Fp, int E, float *X, float *z,
+void spec_frame(int nLayers, const int *desc, int gru, int B, int F, int Fp, int E, int K, float *X, float *z,
                 const float *Ek, const float *Eb, const float *Wmu, const float *bmu, const float *Ws, const float *bs,
+                const float *Wl, const float *bl,
                 float temp, float lsMin, float lo, float hi, float gain, float offset, float magScale,
                 unsigned int *rng, float *M, float *scratch) {
   const int U = desc[7 * (nLayers - 1) + 1];
   const float *hTop = (const float *)desc[7 * (nLayers - 1) + 5];
   const float *headStrips = specPacked ? packBuf + packedSize(nLayers, desc, gru, 0) : 0;
-  float *mu = scratch, *raw = scratch + Fp, *e = scratch + 2 * Fp;
+  float *mu = scratch, *raw = scratch + Fp, *e = scratch + 2 * Fp, *l = scratch + 2 * Fp + E;
   for (int b = 0; b < B; b++) {
     float *x = X + b * F, *m = M + b * F;
     const float *h = hTop + b * U;
     if (headStrips) {
-      stripProduct(E, F, x, 0, 0, headStrips + 2 * U * Fp, Eb, e);
+      stripProduct(E, F, x, 0, 0, headStrips + 2 * K * U * Fp, Eb, e);
       stripStackStep(nLayers, desc, gru, b, e, z);
-      stripProduct(Fp, U, h, 0, 0, headStrips, bmu, mu);
-      stripProduct(Fp, U, h, 0, 0, headStrips + U * Fp, bs, raw);
     } else {
       for (int n = 0; n < E; n += 4) st(e + n, ld(Eb + n));
       rowTimesWide(F, E, x, Ek, E, e);
       cellStackStep(nLayers, desc, gru, b, e, z);
-      for (int n = 0; n < Fp; n += 4) { st(mu + n, ld(bmu + n)); st(raw + n, ld(bs + n)); }
-      rowTimesWide(U, Fp, h, Wmu, Fp, mu);
-      rowTimesWide(U, Fp, h, Ws, Fp, raw);
+    }
+    // The component: the likeliest at temp 0, else drawn from softmax(logit / temp).
+    int pick = 0;
+    float lmax = -3.0e38f;
+    for (int k = 0; k < K; k++) {
+      float v = bl[k];
+      for (int u = 0; u < U; u++) v += h[u] * Wl[u * K + k];
+      l[k] = v;
+      if (v > lmax) { lmax = v; pick = k; }
+    }
+    if (temp > 0.0f && K > 1) {
+      float sum = 0.0f;
+      for (int k = 0; k < K; k++) sum += (l[k] = expf_((l[k] - lmax) / temp));
+      float u = uniform01(rng + b) * sum;
+      pick = K - 1;
+      for (int k = 0; k < K; k++) {
+        if (u < l[k]) { pick = k; break; }
+        u -= l[k];
+      }
+    }
+    if (headStrips) {
+      stripProduct(Fp, U, h, 0, 0, headStrips + 2 * pick * U * Fp, bmu + pick * Fp, mu);
+      stripProduct(Fp, U, h, 0, 0, headStrips + (2 * pick + 1) * U * Fp, bs + pick * Fp, raw);
+    } else {
+      for (int n = 0; n < Fp; n += 4) { st(mu + n, ld(bmu + pick * Fp + n)); st(raw + n, ld(bs + pick * Fp + n)); }
+      rowTimesWide(U, Fp, h, Wmu + pick * U * Fp, Fp, mu);
+      rowTimesWide(U, Fp, h, Ws + pick * U * Fp, Fp, raw);
     }
     // σ = exp(lsMin + softplus(t)) = e^lsMin·(1 + e^t), t = raw - lsMin: one exp, four bins at a time.
     if (temp > 0.0f) {

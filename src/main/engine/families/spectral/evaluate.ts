@@ -1,7 +1,7 @@
-// Held-out likelihood of a spectral model's next-frame predictions, in nats per bin, beside two
+// Held-out likelihood of a spectral model's next-frame predictions (a mixture per frame), in nats per bin, beside two
 // references it must beat: persistence (the next frame is the last one, give or take each bin's
 // spread) and each bin's own distribution with no context; and the log-spectral distance of the
-// predicted mean frame from the true one, beside persistence's.
+// predicted mean frame (the mixture's mean log-magnitude) from the true one, beside persistence's.
 import * as tf from '@tensorflow/tfjs';
 import type { SpectralMetrics, SpectralSpec } from '../../../../shared/contract';
 import { LabError } from '../../../../shared/errors';
@@ -83,22 +83,41 @@ async function measure(
     const [o2, xs, ys] = await Promise.all([out.data(), x.data(), y.data()]);
     tf.dispose([x, y, out]);
     const B = x.shape[0];
+    const K = spec.mixtures;
+    const V = K * (2 * F + 1);
+    const frameNll = new Float64Array(K);
+    const pi = new Float64Array(K);
     for (let b = 0; b < B; b++) {
       let windowNll = 0;
       for (let t = burn; t < T; t++) {
         const row = (b * T + t) * F;
-        const orow = (b * T + t) * 2 * F;
+        const orow = (b * T + t) * V;
+        // The mixture: each component's NLL of the whole frame, its weight, then -log Σ π_k e^{-nll_k}.
+        let lmax = -Infinity;
+        for (let k = 0; k < K; k++) lmax = Math.max(lmax, o2[orow + 2 * K * F + k]);
+        let lsum = 0;
+        for (let k = 0; k < K; k++) lsum += (pi[k] = Math.exp(o2[orow + 2 * K * F + k] - lmax));
+        for (let k = 0; k < K; k++) {
+          pi[k] /= lsum;
+          let sum = 0;
+          for (let j = 0; j < F; j++) sum += nll(ys[row + j], o2[orow + k * F + j], Math.exp(logSigmaOf(o2[orow + K * F + k * F + j])));
+          frameNll[k] = sum;
+        }
+        let amax = -Infinity;
+        for (let k = 0; k < K; k++) amax = Math.max(amax, Math.log(pi[k]) - frameNll[k]);
+        let asum = 0;
+        for (let k = 0; k < K; k++) asum += Math.exp(Math.log(pi[k]) - frameNll[k] - amax);
+        windowNll += -(amax + Math.log(asum));
         let d2 = 0;
         let p2 = 0;
-        for (let k = 0; k < F; k++) {
-          const target = ys[row + k];
-          const mean = o2[orow + k];
-          const sd = Math.exp(logSigmaOf(o2[orow + F + k]));
-          windowNll += nll(target, mean, sd);
-          persistence += nll(target, xs[row + k], stats.stepSd[k]);
-          meanFrame += nll(target, stats.mean[k], stats.sd[k]);
+        for (let j = 0; j < F; j++) {
+          const target = ys[row + j];
+          let mean = 0; // the mixture's mean log-magnitude
+          for (let k = 0; k < K; k++) mean += pi[k] * o2[orow + k * F + j];
+          persistence += nll(target, xs[row + j], stats.stepSd[j]);
+          meanFrame += nll(target, stats.mean[j], stats.sd[j]);
           d2 += (target - mean) ** 2;
-          p2 += (target - xs[row + k]) ** 2;
+          p2 += (target - xs[row + j]) ** 2;
         }
         lsd += DB_PER_FEATURE * Math.sqrt(d2 / F);
         persistenceLsd += DB_PER_FEATURE * Math.sqrt(p2 / F);

@@ -10,13 +10,19 @@ import { buildStackModel } from '../stack-model';
 export const spectralBins = (spec: Pick<SpectralSpec, 'frameSize'>): number => spec.frameSize / 2 + 1;
 
 /**
+ * The head's outputs per step for K components of F bins: K·F means (component k's bin j at k·F + j),
+ * K·F raw log-deviations (at K·F + k·F + j), then K mixture logits (at 2·K·F + k).
+ */
+export const headUnits = (bins: number, mixtures: number): number => mixtures * (2 * bins + 1);
+
+/**
  * A linear embedding of each frame (`embedding` values), recurrent layers returning every step, then a
- * dense head to 2·bins outputs per step (each bin's mean, then each bin's raw log standard deviation;
- * see objective.ts's logSigma): `[batch, time, bins]` in, `[batch, time, 2·bins]` out.
+ * dense head to headUnits() outputs per step (each component's means and raw log standard deviations
+ * per bin, see objective.ts's logSigma, and its logit): `[batch, time, bins]` in, `[batch, time, headUnits]` out.
  */
 export function buildSpectralModel(spec: SpectralSpec, seed?: number): tf.LayersModel {
   const bins = spectralBins(spec);
-  return buildStackModel(spec, { inputs: bins, units: 2 * bins, everyStep: true, embedding: spec.embedding }, seed);
+  return buildStackModel(spec, { inputs: bins, units: headUnits(bins, spec.mixtures), everyStep: true, embedding: spec.embedding }, seed);
 }
 
 export interface SpectralWeights {
@@ -27,11 +33,12 @@ export interface SpectralWeights {
   cell: CellType;
   units: number[];
   layers: LayerWeights[];
-  /** `[units[last], 2·bins]` */
+  /** `[units[last], headUnits(bins, mixtures)]` */
   headKernel: Float32Array;
-  /** `[2·bins]` */
+  /** `[headUnits(bins, mixtures)]` */
   headBias: Float32Array;
   bins: number;
+  mixtures: number;
 }
 
 /** Copies a built or loaded spectral model's weights out of tfjs. */
@@ -51,6 +58,6 @@ export function readSpectralWeights(model: tf.LayersModel, spec: SpectralSpec): 
   });
   if (layers[0]?.inputSize !== spec.embedding) throw new LabError('bad_file', `The model's stack reads ${layers[0]?.inputSize} values per step; its embedding has ${spec.embedding}`);
   const [hk, hb] = model.layers[model.layers.length - 1].getWeights();
-  if (!hk || !hb || hk.shape[1] !== 2 * bins) throw new LabError('bad_file', `The model's head does not have ${2 * bins} outputs`);
-  return { embedKernel: ek.dataSync() as Float32Array, embedBias: eb.dataSync() as Float32Array, embedding: spec.embedding, cell: spec.type, units: layers.map((l) => l.units), layers, headKernel: hk.dataSync() as Float32Array, headBias: hb.dataSync() as Float32Array, bins };
+  if (!hk || !hb || hk.shape[1] !== headUnits(bins, spec.mixtures)) throw new LabError('bad_file', `The model's head does not have ${headUnits(bins, spec.mixtures)} outputs`);
+  return { embedKernel: ek.dataSync() as Float32Array, embedBias: eb.dataSync() as Float32Array, embedding: spec.embedding, cell: spec.type, units: layers.map((l) => l.units), layers, headKernel: hk.dataSync() as Float32Array, headBias: hb.dataSync() as Float32Array, bins, mixtures: spec.mixtures };
 }

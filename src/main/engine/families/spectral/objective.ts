@@ -1,5 +1,5 @@
-// The spectral family's loss: the Gaussian negative log-likelihood of every bin of the next frame's
-// log-magnitude features, per bin and step after the burn-in. The recurrent stack runs through the
+// The spectral family's loss: the negative log-likelihood of the next frame's log-magnitude features
+// under a mixture of per-bin Gaussians, per bin and step after the burn-in. The recurrent stack runs through the
 // fused kernels (one op per batch, every step's h out) or tfjs-layers; the head and the likelihood are
 // a handful of tfjs ops over all steps at once.
 import * as tf from '@tensorflow/tfjs';
@@ -66,49 +66,94 @@ const dense = tf.customGrad((...args: unknown[]) => {
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
-/** Per bin and step from `burn` on, the Gaussian NLL in nats of y `[B, T, bins]` under out `[B, T, 2·bins]`: `[B, T - burn, bins]`. */
-export function gaussianNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number): tf.Tensor3D {
+/**
+ * The mixture's NLL in nats per bin, averaged over every frame from step `burn` on, with tfjs ops (the
+ * reference the one-pass op is tested against, and tfjs-layers' path): y `[B, T, F]` under out
+ * `[B, T, K·(2F+1)]` (model.ts's headUnits layout). A frame's NLL is -log Σ_k π_k Π_j N(y_j; μ_kj, σ_kj).
+ */
+export function mixtureNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number, K: number): tf.Scalar {
   return tf.tidy(() => {
     const [B, T, F] = y.shape;
-    const mean = out.slice([0, burn, 0], [B, T - burn, F]);
-    const ls = logSigma(out.slice([0, burn, F], [B, T - burn, F]));
-    const z = y.slice([0, burn, 0], [B, T - burn, F]).sub(mean).mul(tf.exp(ls.neg()));
-    return z.square().mul(0.5).add(ls).add(HALF_LOG_TWO_PI) as tf.Tensor3D;
+    const S = T - burn;
+    const o = out.slice([0, burn, 0], [B, S, K * (2 * F + 1)]);
+    const means = o.slice([0, 0, 0], [B, S, K * F]).reshape([B, S, K, F]);
+    const ls = logSigma(o.slice([0, 0, K * F], [B, S, K * F]).reshape([B, S, K, F]));
+    const logits = o.slice([0, 0, 2 * K * F], [B, S, K]);
+    const z = y.slice([0, burn, 0], [B, S, F]).expandDims(2).sub(means).mul(tf.exp(ls.neg()));
+    const nll = z.square().mul(0.5).add(ls).sum(-1).add(F * HALF_LOG_TWO_PI); // [B, S, K]
+    const frame = tf.logSumExp(tf.logSoftmax(logits).sub(nll), -1).neg();
+    return frame.mean().div(F) as tf.Scalar;
   });
 }
 
 /**
- * The mean of gaussianNll(out, y, burn), as one op whose value and gradient w.r.t. `out` come from one
- * pass over the arrays: the dozen tfjs ops above (and their gradients) cost 40 ms of a 160 ms training
- * step on the wasm backend, this pass about 4 ms. Gradient: d/dmean = -z/σ, d/draw = (1 - z²)·sigmoid(raw
- * - ln SIGMA_MIN), per value over the count.
+ * mixtureNll as one op whose value and gradient w.r.t. `out` come from two passes over each frame's
+ * arrays: the tfjs ops (and their gradients) cost 40 ms of a 160 ms training step on the wasm backend,
+ * this about 5 ms per component. With r_k the frame's responsibilities: d/dμ = r_k·(-z/σ),
+ * d/draw = r_k·(1 - z²)·sigmoid(raw - ln SIGMA_MIN), d/dlogit_k = π_k - r_k, each over frames·F.
  */
-export function meanGaussianNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number): tf.Scalar {
+export function meanMixtureNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number, K: number): tf.Scalar {
   const op = tf.customGrad((...args: unknown[]) => {
     const [o, t] = args as [tf.Tensor3D, tf.Tensor3D];
     const [B, T, F] = t.shape;
+    const V = K * (2 * F + 1);
     const os = o.dataSync() as Float32Array;
     const ys = t.dataSync() as Float32Array;
     const grad = new Float32Array(os.length);
-    const count = B * (T - burn) * F;
+    const frames = B * (T - burn);
+    const scale = 1 / (frames * F);
+    const zs = new Float64Array(K * F);
+    const invs = new Float64Array(K * F);
+    const sigs = new Float64Array(K * F);
+    const nll = new Float64Array(K);
+    const logp = new Float64Array(K);
     let total = 0;
     for (let b = 0; b < B; b++) {
       for (let s = burn; s < T; s++) {
-        const row = (b * T + s) * F;
-        const orow = 2 * row;
-        for (let k = 0; k < F; k++) {
-          const raw = os[orow + F + k] - LOG_SIGMA_MIN;
-          const ls = LOG_SIGMA_MIN + (raw > 30 ? raw : Math.log1p(Math.exp(raw)));
-          const inv = Math.exp(-ls);
-          const z = (ys[row + k] - os[orow + k]) * inv;
-          total += 0.5 * z * z + ls;
-          grad[orow + k] = (-z * inv) / count;
-          grad[orow + F + k] = ((1 - z * z) / (1 + Math.exp(-raw))) / count;
+        const yrow = (b * T + s) * F;
+        const orow = (b * T + s) * V;
+        for (let k = 0; k < K; k++) {
+          let sum = F * HALF_LOG_TWO_PI;
+          for (let j = 0; j < F; j++) {
+            const raw = os[orow + K * F + k * F + j] - LOG_SIGMA_MIN;
+            const e = raw > 30 ? 0 : Math.exp(raw);
+            const ls = LOG_SIGMA_MIN + (raw > 30 ? raw : Math.log1p(e));
+            const inv = Math.exp(-ls);
+            const z = (ys[yrow + j] - os[orow + k * F + j]) * inv;
+            sum += 0.5 * z * z + ls;
+            zs[k * F + j] = z;
+            invs[k * F + j] = inv;
+            sigs[k * F + j] = raw > 30 ? 1 : e / (1 + e);
+          }
+          nll[k] = sum;
+        }
+        // log π (a log-softmax of the logits), then the frame's NLL -logsumexp(log π - nll) and responsibilities.
+        let lmax = -Infinity;
+        for (let k = 0; k < K; k++) lmax = Math.max(lmax, os[orow + 2 * K * F + k]);
+        let lsum = 0;
+        for (let k = 0; k < K; k++) lsum += Math.exp(os[orow + 2 * K * F + k] - lmax);
+        let amax = -Infinity;
+        for (let k = 0; k < K; k++) {
+          logp[k] = os[orow + 2 * K * F + k] - lmax - Math.log(lsum);
+          amax = Math.max(amax, logp[k] - nll[k]);
+        }
+        let asum = 0;
+        for (let k = 0; k < K; k++) asum += Math.exp(logp[k] - nll[k] - amax);
+        total += -(amax + Math.log(asum));
+        for (let k = 0; k < K; k++) {
+          const r = Math.exp(logp[k] - nll[k] - amax) / asum;
+          const w = r * scale;
+          for (let j = 0; j < F; j++) {
+            const z = zs[k * F + j];
+            grad[orow + k * F + j] = -z * invs[k * F + j] * w;
+            grad[orow + K * F + k * F + j] = (1 - z * z) * sigs[k * F + j] * w;
+          }
+          grad[orow + 2 * K * F + k] = (Math.exp(logp[k]) - r) * scale;
         }
       }
     }
     return {
-      value: tf.scalar(total / count + HALF_LOG_TWO_PI),
+      value: tf.scalar(total * scale),
       gradFunc: (dy: tf.Tensor) => {
         const g = (dy.dataSync() as Float32Array)[0];
         if (g !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= g;
@@ -123,7 +168,7 @@ export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dat
   const burn = Math.min(spec.burnIn, dataset.window - 1);
   const fused = impl === 'fused';
   return {
-    loss: (x, y) => tf.tidy(() => meanGaussianNll(spectralOutputs(model, spec, x, fused), y as tf.Tensor3D, burn)),
+    loss: (x, y) => tf.tidy(() => meanMixtureNll(spectralOutputs(model, spec, x, fused), y as tf.Tensor3D, burn, spec.mixtures)),
     measure: async (starts, signal) => {
       const tiles = dataset.tiles(starts, burn, DEV_TILES);
       let sum = 0;
@@ -131,11 +176,11 @@ export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dat
       for (let from = 0; from < tiles.length; from += CHUNK) {
         if (signal?.aborted) throw new LabError('cancelled', 'Training was cancelled');
         const { x, y } = dataset.batch(tiles, from, CHUNK, false);
-        const nll = tf.tidy(() => gaussianNll(spectralOutputs(model, spec, x, fused), y, burn));
-        const total = nll.sum();
-        sum += (await total.data())[0];
-        count += nll.size;
-        tf.dispose([x, y, nll, total]);
+        const nll = tf.tidy(() => mixtureNll(spectralOutputs(model, spec, x, fused, false), y, burn, spec.mixtures));
+        const frames = x.shape[0] * (dataset.window - burn);
+        sum += (await nll.data())[0] * frames;
+        count += frames;
+        tf.dispose([x, y, nll]);
         await new Promise((r) => setImmediate(r));
       }
       return sum / count;

@@ -1,6 +1,6 @@
 // The spectral family's generator: one frame per step. The recurrent stack steps in lstm.wasm on the
-// last frame's features; the head gives each bin a Gaussian over its next log-magnitude, drawn with a
-// temperature and a seeded RNG per stream; each partial's frequency comes from the drawn spectrum's
+// last frame's features; the head picks one of its mixture's components and gives each bin a Gaussian
+// over its next log-magnitude, drawn with a temperature and a seeded RNG per stream; each partial's frequency comes from the drawn spectrum's
 // peaks, and a phase vocoder (identity phase locking, overlap-add) turns the frame into a hop of
 // samples. The packed state carries all of it (recurrent state, RNG, next input, phase accumulators,
 // overlap-add tail, samples made but not yet delivered), so a continuation from it equals one
@@ -60,6 +60,19 @@ function streamSeed(seed: number, b: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+/** Where the head's weights lie in the stepper's lstm.wasm memory (see loadHead). */
+interface SpectralHead {
+  Wmu: number;
+  bmu: number;
+  Ws: number;
+  bs: number;
+  Wl: number;
+  bl: number;
+  Fp: number;
+  Ek: number;
+  Eb: number;
+}
+
 export interface SpectralShape {
   frameSize: number;
   hop: number;
@@ -76,7 +89,7 @@ export class SpectralStepper implements Stepper {
   private readonly z: number;
   private readonly top: { h: number; units: number };
   /** In lstm.wasm's memory: the head split into means and raw log-deviations, [U, Fp] and [Fp] each, Fp = bins rounded up to 4. */
-  private readonly head: { Wmu: number; bmu: number; Ws: number; bs: number; Fp: number; Ek: number; Eb: number };
+  private readonly head: SpectralHead;
   private readonly rngAt: number;
   private readonly magnitudes: number;
   private readonly scratch: number;
@@ -144,7 +157,7 @@ export class SpectralStepper implements Stepper {
     this.head = this.loadHead();
     this.rngAt = k.alloc(B);
     this.magnitudes = k.alloc(B * F);
-    this.scratch = k.alloc(2 * this.head.Fp + w.embedding);
+    this.scratch = k.alloc(2 * this.head.Fp + w.embedding + w.mixtures);
     this.pendingSamples = Array.from({ length: B }, () => new Float32Array(hop));
     if (extras) {
       const x = k.f32(this.x, B * F);
@@ -172,22 +185,37 @@ export class SpectralStepper implements Stepper {
     return new Uint32Array(this.k.x.memory.buffer, this.rngAt, this.streams);
   }
 
-  /** Copies the head into memory as spec_sample reads it: means and raw log-deviations apart, each padded to Fp columns. */
-  private loadHead(): { Wmu: number; bmu: number; Ws: number; bs: number; Fp: number; Ek: number; Eb: number } {
+  /**
+   * Copies the head into memory as spec_frame reads it: per component its means and raw log-deviations
+   * apart, [U, Fp] each (Fp = bins rounded up to 4), and the mixture logits' [U, K] and [K].
+   */
+  private loadHead(): SpectralHead {
     const { bins: F, k, w } = this;
     const U = this.top.units;
+    const K = w.mixtures;
+    const V = K * (2 * F + 1);
     const Fp = (F + 3) & ~3;
-    const Wmu = new Float32Array(U * Fp);
-    const Ws = new Float32Array(U * Fp);
+    const Wmu = new Float32Array(K * U * Fp);
+    const Ws = new Float32Array(K * U * Fp);
+    const Wl = new Float32Array(U * K);
     for (let u = 0; u < U; u++) {
-      Wmu.set(w.headKernel.subarray(u * 2 * F, u * 2 * F + F), u * Fp);
-      Ws.set(w.headKernel.subarray(u * 2 * F + F, (u + 1) * 2 * F), u * Fp);
+      const row = w.headKernel.subarray(u * V, (u + 1) * V);
+      for (let c = 0; c < K; c++) {
+        Wmu.set(row.subarray(c * F, (c + 1) * F), (c * U + u) * Fp);
+        Ws.set(row.subarray(K * F + c * F, K * F + (c + 1) * F), (c * U + u) * Fp);
+      }
+      Wl.set(row.subarray(2 * K * F), u * K);
     }
-    const bmu = new Float32Array(Fp);
-    const bs = new Float32Array(Fp);
-    bmu.set(w.headBias.subarray(0, F));
-    bs.set(w.headBias.subarray(F));
-    return { Wmu: k.put(Wmu), bmu: k.put(bmu), Ws: k.put(Ws), bs: k.put(bs), Fp, Ek: k.put(w.embedKernel), Eb: k.put(w.embedBias) };
+    const bmu = new Float32Array(K * Fp);
+    const bs = new Float32Array(K * Fp);
+    for (let c = 0; c < K; c++) {
+      bmu.set(w.headBias.subarray(c * F, (c + 1) * F), c * Fp);
+      bs.set(w.headBias.subarray(K * F + c * F, K * F + (c + 1) * F), c * Fp);
+    }
+    return {
+      Wmu: k.put(Wmu), bmu: k.put(bmu), Ws: k.put(Ws), bs: k.put(bs), Wl: k.put(Wl), bl: k.put(w.headBias.subarray(2 * K * F)),
+      Fp, Ek: k.put(w.embedKernel), Eb: k.put(w.embedBias),
+    };
   }
 
   /** Feeds the prime's whole frames, sets each stream's phase vocoder from them; returns the vocoders. */
@@ -246,11 +274,11 @@ export class SpectralStepper implements Stepper {
     const gru = w.cell === 'gru' ? 1 : 0;
     if (!this.packed) {
       // Once, after priming (stack_feed packs too): the weights into strips read front to back, 25-40 % faster.
-      k.x.spec_pack(w.layers.length, this.stack.desc, gru, F, head.Fp, w.embedding, head.Ek, head.Wmu, head.Ws);
+      k.x.spec_pack(w.layers.length, this.stack.desc, gru, F, head.Fp, w.embedding, w.mixtures, head.Ek, head.Wmu, head.Ws);
       this.packed = true;
     }
     k.x.spec_frame(
-      w.layers.length, this.stack.desc, gru, B, F, head.Fp, w.embedding, this.x, this.z, head.Ek, head.Eb, head.Wmu, head.bmu, head.Ws, head.bs,
+      w.layers.length, this.stack.desc, gru, B, F, head.Fp, w.embedding, w.mixtures, this.x, this.z, head.Ek, head.Eb, head.Wmu, head.bmu, head.Ws, head.bs, head.Wl, head.bl,
       this.temperature, Math.log(SIGMA_MIN), FEATURE_FLOOR, this.ceiling, LOG_SCALE, LOG_OFFSET, N / 4,
       this.rngAt, this.magnitudes, this.scratch,
     );
