@@ -189,6 +189,39 @@ function rowBounds(B: number, threads: number): number[] {
   return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * B) / parts));
 }
 
+/** Rows [bounds[i], bounds[i+1]) of batch-major `src` `[B, T, W]`, time-major `[T, n, W]` (as a shard reads them). */
+function partTimeMajor(src: Float32Array, bounds: number[], i: number, T: number, W: number): Float32Array {
+  const n = bounds[i + 1] - bounds[i];
+  const out = new Float32Array(T * n * W);
+  for (let b = 0; b < n; b++) {
+    for (let t = 0; t < T; t++) out.set(src.subarray(((bounds[i] + b) * T + t) * W, ((bounds[i] + b) * T + t + 1) * W), (t * n + b) * W);
+  }
+  return out;
+}
+
+/** Part i's time-major `[T, n, W]` back into its rows of batch-major `dst` `[B, T, W]`. */
+function placeBatchMajor(part: Float32Array, dst: Float32Array, bounds: number[], i: number, T: number, W: number): void {
+  const n = bounds[i + 1] - bounds[i];
+  for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) dst.set(part.subarray((t * n + b) * W, (t * n + b + 1) * W), ((bounds[i] + b) * T + t) * W);
+}
+
+/** Each layer's (kernel, recurrent, bias) gradients summed over this thread's shard and the others', as tensors shaped like `ws`. */
+function summedLayerGrads(local: ShardGrads[], remote: ShardGrads[][], ws: tf.Tensor[], layers: number): tf.Tensor[] {
+  const grads: tf.Tensor[] = [];
+  for (let l = 0; l < layers; l++) {
+    const sum = (key: keyof ShardGrads) => {
+      const acc = local[l][key];
+      for (const r of remote) {
+        const g = r[l][key];
+        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+      }
+      return acc;
+    };
+    grads.push(tf.tensor2d(sum('dK'), ws[3 * l].shape as [number, number]), tf.tensor2d(sum('dR'), ws[3 * l + 1].shape as [number, number]), tf.tensor1d(sum('db')));
+  }
+  return grads;
+}
+
 /** True when a model spec can train through the fused op on the current backend. */
 export function canUseFusedRecurrent(spec: ModelSpec, backend: string): boolean {
   return (backend === 'cpu' || backend === 'wasm') && spec.dropout === 0 && spec.units.every((u) => u % 4 === 0);
@@ -211,12 +244,7 @@ export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 
     const layers = shardLayers(ws, L);
     const U = layers[L - 1].U;
     const bounds = rowBounds(B, p.threads);
-    const timeMajor = (i: number) => {
-      const n = bounds[i + 1] - bounds[i];
-      const out = new Float32Array(T * n);
-      for (let b = 0; b < n; b++) for (let t = 0; t < T; t++) out[t * n + b] = xs[(bounds[i] + b) * T + t];
-      return out;
-    };
+    const timeMajor = (i: number) => partTimeMajor(xs, bounds, i, T, 1);
     const h = new Float32Array(B * U);
     const replies = p.run<{ h: Float32Array }>(
       bounds.slice(1, -1).map((_, j) => ({ cmd: 'forward', T, B: bounds[j + 2] - bounds[j + 1], layers, x: timeMajor(j + 1), cell })),
@@ -231,19 +259,7 @@ export function fusedRecurrentStack(x: tf.Tensor3D, weights: tf.Tensor[], cell: 
         bounds.slice(1, -1).map((_, j) => ({ cmd: 'backward', dy: dys.slice(bounds[j + 1] * U, bounds[j + 2] * U) })),
         () => (local = p.local.backward(dys.slice(0, bounds[1] * U))),
       );
-      const grads: tf.Tensor[] = [];
-      for (let l = 0; l < L; l++) {
-        const sum = (key: keyof ShardGrads) => {
-          const acc = local[l][key];
-          for (const r of remote) {
-            const g = r.grads[l][key];
-            for (let i = 0; i < acc.length; i++) acc[i] += g[i];
-          }
-          return acc;
-        };
-        grads.push(tf.tensor2d(sum('dK'), ws[3 * l].shape as [number, number]), tf.tensor2d(sum('dR'), ws[3 * l + 1].shape as [number, number]), tf.tensor1d(sum('db')));
-      }
-      return [tf.zerosLike(xt), ...grads];
+      return [tf.zerosLike(xt), ...summedLayerGrads(local, remote.map((r) => r.grads), ws, L)];
     };
     return { value, gradFunc };
   });
@@ -266,18 +282,9 @@ export function fusedRecurrentSequence(x: tf.Tensor3D, weights: tf.Tensor[], cel
     const layers = shardLayers(ws, L);
     const U = layers[L - 1].U;
     const bounds = rowBounds(B, p.threads);
-    const timeMajor = (i: number) => {
-      const n = bounds[i + 1] - bounds[i];
-      const out = new Float32Array(T * n * I);
-      for (let b = 0; b < n; b++) for (let t = 0; t < T; t++) out.set(xs.subarray(((bounds[i] + b) * T + t) * I, ((bounds[i] + b) * T + t + 1) * I), (t * n + b) * I);
-      return out;
-    };
+    const timeMajor = (i: number) => partTimeMajor(xs, bounds, i, T, I);
     const h = new Float32Array(B * T * U);
-    // Each part's [T, n, U] back into batch-major rows.
-    const place = (i: number, seq: Float32Array) => {
-      const n = bounds[i + 1] - bounds[i];
-      for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) h.set(seq.subarray((t * n + b) * U, (t * n + b + 1) * U), ((bounds[i] + b) * T + t) * U);
-    };
+    const place = (i: number, seq: Float32Array) => placeBatchMajor(seq, h, bounds, i, T, U);
     const replies = p.run<{ h: Float32Array }>(
       bounds.slice(1, -1).map((_, j) => ({ cmd: 'forwardSequence', T, B: bounds[j + 2] - bounds[j + 1], layers, x: timeMajor(j + 1), cell, inputs: I })),
       () => {
@@ -289,35 +296,15 @@ export function fusedRecurrentSequence(x: tf.Tensor3D, weights: tf.Tensor[], cel
     const value = tf.tensor3d(h, [B, T, U]);
     const gradFunc = (dy: tf.Tensor) => {
       const dys = dy.dataSync() as Float32Array;
-      const part = (i: number) => {
-        const n = bounds[i + 1] - bounds[i];
-        const out = new Float32Array(T * n * U);
-        for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) out.set(dys.subarray(((bounds[i] + b) * T + t) * U, ((bounds[i] + b) * T + t + 1) * U), (t * n + b) * U);
-        return out;
-      };
+      const part = (i: number) => partTimeMajor(dys, bounds, i, T, U);
       let local!: { grads: ShardGrads[]; dX: Float32Array };
       const remote = p.run<{ grads: ShardGrads[]; dX: Float32Array }>(
         bounds.slice(1, -1).map((_, j) => ({ cmd: 'backwardSequence', dy: part(j + 1) })),
         () => (local = p.local.backwardSequence(part(0))),
       );
-      const grads: tf.Tensor[] = [];
-      for (let l = 0; l < L; l++) {
-        const sum = (key: keyof ShardGrads) => {
-          const acc = local.grads[l][key];
-          for (const r of remote) {
-            const g = r.grads[l][key];
-            for (let i = 0; i < acc.length; i++) acc[i] += g[i];
-          }
-          return acc;
-        };
-        grads.push(tf.tensor2d(sum('dK'), ws[3 * l].shape as [number, number]), tf.tensor2d(sum('dR'), ws[3 * l + 1].shape as [number, number]), tf.tensor1d(sum('db')));
-      }
-      // Each part's input gradient [T, n, I] back into batch-major rows.
+      const grads = summedLayerGrads(local.grads, remote.map((r) => r.grads), ws, L);
       const dx = new Float32Array(B * T * I);
-      [local, ...remote].forEach((g, i) => {
-        const n = bounds[i + 1] - bounds[i];
-        for (let t = 0; t < T; t++) for (let b = 0; b < n; b++) dx.set(g.dX.subarray((t * n + b) * I, (t * n + b + 1) * I), ((bounds[i] + b) * T + t) * I);
-      });
+      [local, ...remote].forEach((g, i) => placeBatchMajor(g.dX, dx, bounds, i, T, I));
       return [tf.tensor3d(dx, [B, T, I]), ...grads];
     };
     return { value, gradFunc };
@@ -387,23 +374,13 @@ export function fusedCategoricalLoss(x: tf.Tensor3D, targets: Int32Array, burn: 
         return acc;
       };
       const dx = new Float32Array(B * T * I);
-      all.forEach((g, i) => {
-        const n = bounds[i + 1] - bounds[i];
-        for (let b = 0; b < n; b++) {
-          const row = bounds[i] + b;
-          for (let t = 0; t < T; t++) for (let k = 0; k < I; k++) dx[(row * T + t) * I + k] = g.dX[(t * n + b) * I + k];
-        }
-      });
-      const grads: tf.Tensor[] = [tf.tensor3d(dx, [B, T, I])];
-      for (let l = 0; l < L; l++) {
-        grads.push(
-          tf.tensor2d(sum((g) => g.grads[l].dK), ws[3 * l].shape as [number, number]),
-          tf.tensor2d(sum((g) => g.grads[l].dR), ws[3 * l + 1].shape as [number, number]),
-          tf.tensor1d(sum((g) => g.grads[l].db)),
-        );
-      }
-      grads.push(tf.tensor2d(sum((g) => g.dW), ws[3 * L].shape as [number, number]), tf.tensor1d(sum((g) => g.db)));
-      return grads;
+      all.forEach((g, i) => placeBatchMajor(g.dX, dx, bounds, i, T, I));
+      return [
+        tf.tensor3d(dx, [B, T, I]),
+        ...summedLayerGrads(local.grads, remote.map((r) => r.grads), ws, L),
+        tf.tensor2d(sum((g) => g.dW), ws[3 * L].shape as [number, number]),
+        tf.tensor1d(sum((g) => g.db)),
+      ];
     };
     return { value, gradFunc };
   });

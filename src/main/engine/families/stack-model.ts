@@ -1,7 +1,9 @@
 // Builds a family's network: stacked recurrent layers and a dense head. Pure: the CLI, the desktop
 // host and tests share it; each family says what its head is (families/<name>/).
 import * as tf from '@tensorflow/tfjs';
+import { LabError } from '../../../shared/errors';
 import type { CellType } from '../../../shared/packed-state';
+import type { LayerWeights } from '../recurrent-step';
 import { orthogonalMatrix } from '../orthogonal';
 
 /** The recurrent part of every family's spec. */
@@ -96,3 +98,15 @@ function addLayers(spec: StackSpec, head: HeadShape, seed: number | undefined): 
   return model;
 }
 
+
+/** Recurrent layers' weights as plain arrays (lstm.wasm reads them); throws `bad_file` for a layer that is not a `type` layer. */
+export function readStackLayers(layers: tf.layers.Layer[], type: CellType): LayerWeights[] {
+  const gates = type === 'lstm' ? 4 : 3;
+  return layers.map((layer) => {
+    const [k, r, b] = layer.getWeights();
+    if (!k || !r || !b) throw new LabError('bad_file', `Layer ${layer.name} has no kernel, recurrent kernel and bias`);
+    const units = r.shape[0];
+    if (k.shape[1] !== gates * units) throw new LabError('bad_file', `Layer ${layer.name} does not look like a ${type.toUpperCase()} layer (kernel ${k.shape.join('x')})`);
+    return { inputSize: k.shape[0], units, kernel: k.dataSync() as Float32Array, recurrent: r.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
+  });
+}

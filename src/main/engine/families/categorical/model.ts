@@ -4,7 +4,7 @@ import type { CategoricalSpec } from '../../../../shared/contract';
 import { LabError } from '../../../../shared/errors';
 import type { CellType } from '../../../../shared/packed-state';
 import type { LayerWeights } from '../../recurrent-step';
-import { buildStackModel } from '../stack-model';
+import { buildStackModel, readStackLayers } from '../stack-model';
 
 /** Recurrent layers returning every step, then a dense head to `levels` logits: `[batch, time, context]` in, `[batch, time, levels]` out. */
 export function buildCategoricalModel(spec: CategoricalSpec, seed?: number): tf.LayersModel {
@@ -24,14 +24,7 @@ export interface CategoricalWeights {
 
 /** Copies a built or loaded categorical model's weights out of tfjs. */
 export function readCategoricalWeights(model: tf.LayersModel, spec: CategoricalSpec): CategoricalWeights {
-  const gates = spec.type === 'lstm' ? 4 : 3;
-  const layers: LayerWeights[] = model.layers.slice(0, -1).map((layer) => {
-    const [k, r, b] = layer.getWeights();
-    if (!k || !r || !b) throw new LabError('bad_file', `Layer ${layer.name} has no kernel, recurrent kernel and bias`);
-    const units = r.shape[0];
-    if (k.shape[1] !== gates * units) throw new LabError('bad_file', `Layer ${layer.name} does not look like a ${spec.type.toUpperCase()} layer (kernel ${k.shape.join('x')})`);
-    return { inputSize: k.shape[0], units, kernel: k.dataSync() as Float32Array, recurrent: r.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
-  });
+  const layers = readStackLayers(model.layers.slice(0, -1), spec.type);
   const [hk, hb] = model.layers[model.layers.length - 1].getWeights();
   if (!hk || !hb || hk.shape[1] !== spec.levels) throw new LabError('bad_file', `The model's head does not have ${spec.levels} outputs`);
   return {

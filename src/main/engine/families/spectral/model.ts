@@ -4,7 +4,7 @@ import type { SpectralSpec } from '../../../../shared/contract';
 import { LabError } from '../../../../shared/errors';
 import type { CellType } from '../../../../shared/packed-state';
 import type { LayerWeights } from '../../recurrent-step';
-import { buildStackModel } from '../stack-model';
+import { buildStackModel, readStackLayers } from '../stack-model';
 
 /** Bins per frame, DC to Nyquist: the features a step reads and the Gaussians it predicts. */
 export const spectralBins = (spec: Pick<SpectralSpec, 'frameSize'>): number => spec.frameSize / 2 + 1;
@@ -43,19 +43,12 @@ export interface SpectralWeights {
 
 /** Copies a built or loaded spectral model's weights out of tfjs. */
 export function readSpectralWeights(model: tf.LayersModel, spec: SpectralSpec): SpectralWeights {
-  const gates = spec.type === 'lstm' ? 4 : 3;
   const bins = spectralBins(spec);
   const [ek, eb] = model.layers[0].getWeights();
   if (model.layers[0].name !== 'embedding' || !ek || !eb || ek.shape[0] !== bins || ek.shape[1] !== spec.embedding) {
     throw new LabError('bad_file', `The model's first layer is not an embedding of ${bins} bins into ${spec.embedding} values`);
   }
-  const layers: LayerWeights[] = model.layers.slice(1, -1).map((layer) => {
-    const [k, r, b] = layer.getWeights();
-    if (!k || !r || !b) throw new LabError('bad_file', `Layer ${layer.name} has no kernel, recurrent kernel and bias`);
-    const units = r.shape[0];
-    if (k.shape[1] !== gates * units) throw new LabError('bad_file', `Layer ${layer.name} does not look like a ${spec.type.toUpperCase()} layer (kernel ${k.shape.join('x')})`);
-    return { inputSize: k.shape[0], units, kernel: k.dataSync() as Float32Array, recurrent: r.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
-  });
+  const layers = readStackLayers(model.layers.slice(1, -1), spec.type);
   if (layers[0]?.inputSize !== spec.embedding) throw new LabError('bad_file', `The model's stack reads ${layers[0]?.inputSize} values per step; its embedding has ${spec.embedding}`);
   const [hk, hb] = model.layers[model.layers.length - 1].getWeights();
   if (!hk || !hb || hk.shape[1] !== headUnits(bins, spec.mixtures)) throw new LabError('bad_file', `The model's head does not have ${headUnits(bins, spec.mixtures)} outputs`);
