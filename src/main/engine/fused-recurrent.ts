@@ -335,16 +335,9 @@ export function fusedCategoricalLoss(x: tf.Tensor3D, targets: Int32Array, burn: 
     const bounds = rowBounds(B, p.threads);
     const part = (i: number) => {
       const n = bounds[i + 1] - bounds[i];
-      const xOut = new Float32Array(T * n * I);
       const tOut = new Int32Array(T * n);
-      for (let b = 0; b < n; b++) {
-        const row = bounds[i] + b;
-        for (let t = 0; t < T; t++) {
-          tOut[t * n + b] = targets[row * T + t];
-          for (let k = 0; k < I; k++) xOut[(t * n + b) * I + k] = xs[(row * T + t) * I + k];
-        }
-      }
-      return { T, B: n, layers, x: xOut, targets: tOut, cell, inputs: I, burn, W, bias };
+      for (let b = 0; b < n; b++) for (let t = 0; t < T; t++) tOut[t * n + b] = targets[(bounds[i] + b) * T + t];
+      return { T, B: n, layers, x: partTimeMajor(xs, bounds, i, T, I), targets: tOut, cell, inputs: I, burn, W, bias };
     };
     const count = (T - burn) * B;
     let localLoss = 0;

@@ -673,12 +673,7 @@ void cat_generate(int nLayers, const int *desc, int gru, int B, int I, const flo
 static inline float expf_(float x) { return wasm_f32x4_extract_lane(exp4(splat(x)), 0); }
 
 // mulberry32's next uniform in (0, 1), advancing *s.
-static inline float uniform01(unsigned int *s) {
-  unsigned int a = (*s += 0x6d2b79f5u);
-  unsigned int t = (a ^ (a >> 15)) * (a | 1u);
-  t ^= t + (t ^ (t >> 7)) * (t | 61u);
-  return ((float)((t ^ (t >> 14)) >> 8) + 0.5f) * (1.0f / 16777216.0f);
-}
+static inline float uniform01(unsigned int *s) { return ((float)(nextRandom(s) >> 8) + 0.5f) * (1.0f / 16777216.0f); }
 
 // A standard normal draw by Marsaglia's polar method (log and sqrt only; the draws a rejection costs
 // are part of the RNG's state, so a run continued from the state draws the same).

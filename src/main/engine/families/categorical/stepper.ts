@@ -12,6 +12,7 @@ import { LabError } from '../../../../shared/errors';
 import { packState, unpackState, zeroState, type RecurrentState } from '../../../../shared/packed-state';
 import { LstmKernel, type LoadedStack } from '../../fused-recurrent';
 import type { SamplingOptions, Stepper, StepperStart } from '../family';
+import { streamSeed } from '../stream-seed';
 import { levelInput } from './dataset';
 import type { CategoricalWeights } from './model';
 
@@ -40,13 +41,6 @@ export function categoricalStateStreams(p: Float32Array): number {
     throw new LabError('bad_argument', `Categorical packed state header is corrupt (streams ${streams}, context ${context})`);
   }
   return streams;
-}
-
-/** A 32-bit RNG seed for stream b: distinct streams draw independent sequences. */
-function streamSeed(seed: number, b: number): number {
-  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  return (h ^ (h >>> 15)) >>> 0;
 }
 
 export class CategoricalStepper implements Stepper {

@@ -44,7 +44,9 @@ function trainStatistics(ds: SpectralDataset): { mean: Float64Array; sd: Float64
   return { mean, sd, stepSd };
 }
 
-const nll = (y: number, mean: number, sd: number) => 0.5 * ((y - mean) / sd) ** 2 + Math.log(sd) + HALF_LOG_TWO_PI;
+const nll = (y: number, mean: number, sd: number) => nllLog(y, mean, Math.log(sd));
+/** The same from the log standard deviation (the head's own output, so no exp and log again). */
+const nllLog = (y: number, mean: number, logSd: number) => 0.5 * ((y - mean) * Math.exp(-logSd)) ** 2 + logSd + HALF_LOG_TWO_PI;
 
 interface Measured {
   nll: number;
@@ -100,7 +102,7 @@ async function measure(
         for (let k = 0; k < K; k++) {
           pi[k] /= lsum;
           let sum = 0;
-          for (let j = 0; j < F; j++) sum += nll(ys[row + j], o2[orow + k * F + j], Math.exp(logSigmaOf(o2[orow + K * F + k * F + j])));
+          for (let j = 0; j < F; j++) sum += nllLog(ys[row + j], o2[orow + k * F + j], logSigmaOf(o2[orow + K * F + k * F + j]));
           frameNll[k] = sum;
         }
         let amax = -Infinity;

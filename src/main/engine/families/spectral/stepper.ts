@@ -22,6 +22,7 @@ import { LabError } from '../../../../shared/errors';
 import { packState, unpackState, zeroState, type RecurrentState } from '../../../../shared/packed-state';
 import { LstmKernel, type LoadedStack } from '../../fused-recurrent';
 import type { SamplingOptions, Stepper, StepperStart } from '../family';
+import { streamSeed } from '../stream-seed';
 import type { SpectralWeights } from './model';
 import { SIGMA_MIN } from './objective';
 
@@ -53,13 +54,6 @@ export function spectralStateStreams(p: Float32Array): number {
   return streams;
 }
 
-/** A 32-bit RNG seed for stream b: distinct streams draw independent sequences. */
-function streamSeed(seed: number, b: number): number {
-  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  return (h ^ (h >>> 15)) >>> 0;
-}
-
 /** Where the head's weights lie in the stepper's lstm.wasm memory (see loadHead). */
 interface SpectralHead {
   Wmu: number;
@@ -88,7 +82,6 @@ export class SpectralStepper implements Stepper {
   private readonly x: number;
   private readonly z: number;
   private readonly top: { h: number; units: number };
-  /** In lstm.wasm's memory: the head split into means and raw log-deviations, [U, Fp] and [Fp] each, Fp = bins rounded up to 4. */
   private readonly head: SpectralHead;
   private readonly rngAt: number;
   private readonly magnitudes: number;
