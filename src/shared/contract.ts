@@ -115,6 +115,12 @@ export const AUDIO_SAMPLE_RATE = 16_000;
 export const MIN_MODEL_RATE = 1000;
 export const MAX_MODEL_RATE = 192_000;
 
+/** A span of a recording in seconds from its start (end after start). */
+export const regionSchema = z
+  .object({ start: z.number().min(0).max(1e7), end: z.number().gt(0).max(1e7) })
+  .refine((r) => r.end > r.start, { message: 'a region must end after it starts' });
+export type Region = z.infer<typeof regionSchema>;
+
 /** Where the training samples come from. */
 export const signalSourceSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -133,6 +139,12 @@ export const signalSourceSchema = z.discriminatedUnion('kind', [
      * before it existed): the file's own rate.
      */
     rate: z.number().int().min(MIN_MODEL_RATE).max(MAX_MODEL_RATE).optional(),
+    /** The library recording this file is a copy of (shown to the user; the copy is what loads). */
+    recording: z.string().optional(),
+    /** The span the model trains on, in seconds of the file; all of it when absent. */
+    region: regionSchema.optional(),
+    /** Where continuations are primed by default, in seconds of the file (a run repeats with it). */
+    primeRegion: regionSchema.optional(),
   }),
 ]);
 export type SignalSource = z.infer<typeof signalSourceSchema>;

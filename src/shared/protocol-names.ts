@@ -13,6 +13,14 @@ export const COMMAND_NAMES = [
   'models.list',
   'models.get',
   'models.delete',
+  'recordings.list',
+  'recordings.start',
+  'recordings.append',
+  'recordings.finish',
+  'recordings.read',
+  'recordings.rename',
+  'recordings.delete',
+  'recordings.import',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 

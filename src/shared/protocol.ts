@@ -3,7 +3,7 @@
 // Each side validates what it receives with these schemas; errors cross as `{ code, message }`.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { cellTypeSchema, epochRecordSchema, modelSpecArgsSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
+import { cellTypeSchema, epochRecordSchema, regionSchema, modelSpecArgsSchema, metricsSchema, MODEL_STATUSES, modelSpecSchema, signalSourceSchema, trainConfigSchema, trainEventSchema, TRAIN_OUTCOMES } from './contract';
 import { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName } from './protocol-names';
 
 export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type EventName };
@@ -11,6 +11,9 @@ export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type Event
 export const PROTOCOL_VERSION = 1;
 
 const f32 = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
+const u8 = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
+/** Recording names are file names: letters, digits, spaces and . - _ ( ), at most 120 (recordings.ts checks the rest). */
+export const recordingNameSchema = z.string().regex(/^[\w][\w .()-]{0,119}$/, 'use 1-120 letters, digits, spaces, ".", "-", "_", "(" or ")", not starting with a space or punctuation');
 /** Model names become folder names: letters, digits, '.', '_' and '-', not starting with '.'. */
 export const modelNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-", not starting with "."');
 
@@ -18,6 +21,11 @@ export const modelNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,
 export const uiSourceSchema = z.discriminatedUnion('kind', [
   signalSourceSchema.options[0],
   z.object({ kind: z.literal('samples'), name: z.string().max(200), sampleRate: z.number().int().positive().max(1_000_000), samples: f32 }),
+  /**
+   * A recording in the library: the model trains on `region` of it (seconds; all of it when absent)
+   * and primes its continuations on `primeRegion` by default. The engine trains on a copy.
+   */
+  z.object({ kind: z.literal('recording'), name: recordingNameSchema, region: regionSchema.optional(), primeRegion: regionSchema.optional() }),
 ]);
 export type UiSource = z.input<typeof uiSourceSchema>;
 export type ParsedUiSource = z.output<typeof uiSourceSchema>;
@@ -45,6 +53,8 @@ export const commandArgs = {
     prime: z.number().int().min(1).max(1_000_000).optional(),
     /** Where the prime starts in the model's signal, in samples; absent: the held-out region (for audio, its loudest part). */
     offset: z.number().int().min(0).optional(),
+    /** Prime on this span of the model's recording (seconds of the file) instead; absent: the span stored with the model, if any. */
+    primeRegion: regionSchema.optional(),
     length: z.number().int().min(1).max(10_000_000),
     state: f32.optional(),
     chunkSize: z.number().int().min(1).optional(),
@@ -57,6 +67,17 @@ export const commandArgs = {
   'models.list': z.object({}),
   'models.get': z.object({ name: modelNameSchema }),
   'models.delete': z.object({ name: modelNameSchema }),
+  'recordings.list': z.object({}),
+  /** Starts a take at the capture's rate; batches follow with recordings.append. A name is chosen when absent. */
+  'recordings.start': z.object({ name: recordingNameSchema.optional(), sampleRate: z.number().int().min(1000).max(384_000) }),
+  'recordings.append': z.object({ id: z.string().max(100), samples: f32 }),
+  /** Ends a take: kept, or deleted with `discard`. */
+  'recordings.finish': z.object({ id: z.string().max(100), discard: z.boolean().default(false) }),
+  'recordings.read': z.object({ name: recordingNameSchema }),
+  'recordings.rename': z.object({ name: recordingNameSchema, to: recordingNameSchema }),
+  'recordings.delete': z.object({ name: recordingNameSchema }),
+  /** An audio file's bytes (WAV, FLAC, MP3, Ogg Vorbis), stored as a recording named after `fileName`. */
+  'recordings.import': z.object({ fileName: z.string().min(1).max(300), bytes: u8 }),
 } as const;
 
 export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]>;
@@ -85,6 +106,16 @@ const modelSummarySchema = z.object({
   config: trainConfigSchema.optional(),
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
+
+const recordingSummarySchema = z.object({
+  name: z.string(),
+  sampleRate: z.number(),
+  samples: z.number().int(),
+  seconds: z.number(),
+  bytes: z.number(),
+  modifiedAt: z.string(),
+});
+export type RecordingSummaryData = z.infer<typeof recordingSummarySchema>;
 
 /** What `sequence-lab doctor` reports, for the UI's about box (src/main/doctor.ts builds it). */
 export const doctorReportSchema = z.object({
@@ -145,6 +176,15 @@ export const commandResults = {
     settings: z.object({ model: modelSpecSchema, train: trainConfigSchema, source: signalSourceSchema }).optional(),
   }),
   'models.delete': z.object({ deleted: z.boolean() }),
+  'recordings.list': z.object({ dir: z.string(), recordings: z.array(recordingSummarySchema) }),
+  'recordings.start': z.object({ id: z.string(), name: z.string() }),
+  'recordings.append': z.object({ samples: z.number().int(), seconds: z.number() }),
+  /** The kept recording, or null when discarded or empty. */
+  'recordings.finish': z.object({ recording: recordingSummarySchema.nullable() }),
+  'recordings.read': z.object({ recording: recordingSummarySchema, samples: f32 }),
+  'recordings.rename': z.object({ recording: recordingSummarySchema }),
+  'recordings.delete': z.object({ deleted: z.boolean() }),
+  'recordings.import': z.object({ recording: recordingSummarySchema }),
 } as const;
 export type CommandResult<C extends CommandName> = z.output<(typeof commandResults)[C]>;
 

@@ -22,6 +22,8 @@ export interface Lab {
   server: LabServer;
   browser: Browser;
   models: string;
+  /** The recordings library's folder (beside `models`, in the same temporary folder). */
+  recordings: string;
   close(): Promise<void>;
 }
 
@@ -29,10 +31,13 @@ export interface Lab {
 export async function startLab(o: { prefix: string; chromiumArgs?: (models: string) => string[]; beforeServer?: (models: string) => Promise<void> }): Promise<Lab> {
   await useBackend();
   const staticDir = await ensureWebBuilt();
-  const models = await fs.mkdtemp(path.join(os.tmpdir(), o.prefix));
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), o.prefix));
+  const models = path.join(root, 'models');
+  const recordings = path.join(root, 'recordings');
+  await fs.mkdir(models);
   await fs.mkdir(RESULTS, { recursive: true });
   await o.beforeServer?.(models);
-  const server = await startServer({ staticDir, modelsDir: models, backend: 'wasm' });
+  const server = await startServer({ staticDir, modelsDir: models, recordingsDir: recordings, backend: 'wasm' });
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -42,10 +47,11 @@ export async function startLab(o: { prefix: string; chromiumArgs?: (models: stri
     server,
     browser,
     models,
+    recordings,
     close: async () => {
       await browser.close();
       await server.close();
-      await fs.rm(models, { recursive: true, force: true });
+      await fs.rm(root, { recursive: true, force: true });
     },
   };
 }

@@ -48,6 +48,22 @@ describe('binary frames', () => {
     expect(back.result.n).toBe(-Infinity);
   });
 
+  it('carry Uint8Arrays (an imported file) of any length beside Float32Arrays, exactly', () => {
+    const file = Uint8Array.from({ length: 1003 }, (_, i) => (i * 37) & 255);
+    const msg = { a: new Float32Array([1.5, -2]), bytes: file, b: new Float32Array([3]), empty: new Uint8Array(0) };
+    const back = decodeFrame(encodeFrame(msg)) as typeof msg;
+    expect(back.bytes).toBeInstanceOf(Uint8Array);
+    expect(back.bytes).toEqual(file);
+    expect(back.a).toEqual(msg.a);
+    expect(back.b).toEqual(msg.b);
+    expect(back.empty).toEqual(new Uint8Array(0));
+    const lying = new TextEncoder().encode(JSON.stringify({ bytes: { $u8: [0, 9] } }));
+    const frame = new Uint8Array(4 + lying.length + ((4 - (lying.length % 4)) % 4) + 8);
+    new DataView(frame.buffer).setUint32(0, lying.length, true);
+    frame.set(lying, 4);
+    expect(() => decodeFrame(frame)).toThrow(/attachment \[0, 9 bytes\] is out of range/);
+  });
+
   it('decode from a Node Buffer that is a view into a larger pool', () => {
     const frame = new Uint8Array(encodeFrame({ s: new Float32Array([0.25, NaN, -3]) }));
     const pool = Buffer.alloc(frame.length + 13);

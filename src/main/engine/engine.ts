@@ -1,12 +1,14 @@
 // The engine's operations, as the CLI and the hosts call them: load a signal, train (and resume),
 // evaluate, generate. Node only; everything it computes with lives in the modules beside it.
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   AUDIO_DEFAULT_FAMILY,
   AUDIO_SAMPLE_RATE,
   FAMILY_TRAIN_DEFAULTS,
   MAX_GENERATE_LENGTH,
+  MAX_PRIME,
   MIN_MODEL_RATE,
   parseOrThrow,
   trainConfigSchema,
@@ -15,6 +17,7 @@ import {
   type ModelSpec,
   type ModelSpecInput,
   type Normalisation,
+  type Region,
   type SignalSource,
   type TrainConfigInput,
   type TrainEvent,
@@ -75,7 +78,8 @@ export async function loadSignal(source: SignalSource, defaultRate?: number): Pr
   // A file below the lowest model rate (a sensor log at 100 Hz) keeps its own rate and records none.
   const fallback = defaultRate ? Math.min(defaultRate, audio.sampleRate) : undefined;
   const rate = source.rate ?? (fallback !== undefined && fallback >= MIN_MODEL_RATE ? fallback : undefined);
-  const samples = rate && rate !== audio.sampleRate ? await resampledOnce(source.path, audio, rate) : audio.samples;
+  let samples = rate && rate !== audio.sampleRate ? await resampledOnce(source.path, audio, rate) : audio.samples;
+  if (source.region) samples = regionOf(samples, rate ?? audio.sampleRate, source.region, 'training region', source.path);
   return {
     source: { ...source, sampleRate: audio.sampleRate, ...(rate ? { rate } : {}) },
     samples,
@@ -83,6 +87,16 @@ export async function loadSignal(source: SignalSource, defaultRate?: number): Pr
     noiseFloor: null,
     truth: null,
   };
+}
+
+/** The samples of `region` (seconds) of a signal at `rate`, or `bad_argument` naming the region when it holds too few. */
+function regionOf(x: Float32Array, rate: number, region: Region, what: string, file: string): Float32Array {
+  const from = Math.min(x.length, Math.round(region.start * rate));
+  const to = Math.min(x.length, Math.round(region.end * rate));
+  if (to - from < 2) {
+    throw new LabError('bad_argument', `The ${what} ${region.start.toFixed(3)}-${region.end.toFixed(3)} s holds ${Math.max(0, to - from)} samples of ${path.basename(file)} (${(x.length / rate).toFixed(3)} s long)`);
+  }
+  return x.slice(from, to);
 }
 
 /**
@@ -305,6 +319,12 @@ export interface GenerateRequest {
   prime?: number;
   /** Where the priming samples start in the signal (default: the start of the test region). */
   offset?: number;
+  /**
+   * Prime on this span of the model's recording (seconds of the whole file, not of its training
+   * region); without `offset` or this, the span stored with the model, if any. `prime` then takes
+   * the span's last `prime` samples.
+   */
+  primeRegion?: Region;
   length: number;
   /** Continue from this packed state instead of priming. */
   state?: Float32Array;
@@ -376,6 +396,21 @@ export async function generateFromFolder(req: GenerateRequest): Promise<Generate
       if (streams !== 1) throw new LabError('bad_argument', `The packed state holds ${streams} streams; generation continues exactly one`);
       const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { state: req.state }, req.sampling), stream);
       return { samples: r.samples, state: r.state, primeSamples: new Float32Array(0), primeStart: 0, truth: null, sampleRate: spec.sampleRate, spec };
+    }
+    const primeRegion = req.offset === undefined && spec.source.kind === 'wav' ? (req.primeRegion ?? spec.source.primeRegion) : undefined;
+    if (req.primeRegion && req.offset !== undefined) throw new LabError('bad_argument', 'Give a prime offset or a prime region, not both');
+    if (req.primeRegion && spec.source.kind !== 'wav') throw new LabError('bad_argument', `A prime region needs a model trained on a recording; "${path.basename(req.dir)}" trained on preset ${spec.source.name}`);
+    if (primeRegion && spec.source.kind === 'wav') {
+      // The whole file at the model's rate, so that the prime may lie outside the training region.
+      const whole = await loadSignal({ ...spec.source, region: undefined });
+      const span = regionOf(whole.samples, whole.sampleRate, primeRegion, 'prime region', spec.source.path);
+      const prime = req.prime ?? Math.min(span.length, MAX_PRIME);
+      if (!Number.isInteger(prime) || prime < 1 || prime > span.length) throw new LabError('bad_argument', `Expected prime to be an integer in [1, ${span.length}] (the prime region's samples), but got ${prime}`);
+      const primeSamples = span.slice(span.length - prime);
+      const end = Math.min(whole.samples.length, Math.round(primeRegion.start * whole.sampleRate)) + span.length;
+      const r = await generateStream(await family.stepper(folder.model, spec.model, spec.normalisation, { prime: [primeSamples] }, req.sampling), stream);
+      const truth = end < whole.samples.length ? whole.samples.slice(end, Math.min(whole.samples.length, end + req.length)) : null;
+      return { samples: r.samples, state: r.state, primeSamples, primeStart: end - prime, truth, sampleRate: spec.sampleRate, spec };
     }
     const loaded = await loadSignal(spec.source);
     const n = loaded.samples.length;

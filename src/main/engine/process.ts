@@ -25,6 +25,7 @@ const send = (m: Message) => port.postMessage(m);
 const modelsDir = process.env.SEQUENCE_LAB_MODELS ?? path.join(homedir(), '.sequence-lab', 'models');
 const service = new LabService({
   modelsDir,
+  ...(process.env.SEQUENCE_LAB_RECORDINGS ? { recordingsDir: process.env.SEQUENCE_LAB_RECORDINGS } : {}),
   backend: process.env.SEQUENCE_LAB_BACKEND ?? null,
   emit: (event, payload) => send({ kind: 'event', event, payload }),
 });

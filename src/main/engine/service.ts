@@ -13,12 +13,15 @@ import { computePeaks } from '../../shared/dsp/peaks';
 import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
 import { isModelFolder, parseTrainingLog, readStoredSpec, recoverModelsDir, writeFileAtomic, type StoredSpec } from './store';
+import { RecordingsLibrary } from './recordings';
 
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 export interface LabServiceOptions {
   /** Folder holding one folder per model. */
   modelsDir: string;
+  /** The recordings library's folder; by default `recordings/` beside the models folder. */
+  recordingsDir?: string;
   backend?: string | null;
   emit: Emit;
 }
@@ -33,7 +36,7 @@ function summarise(name: string, s: StoredSpec, history: EpochRecord[] = []): Mo
     window: s.train.window,
     epochsDone: s.epochsDone,
     epochs: s.train.epochs,
-    source: s.source.kind === 'preset' ? `preset ${s.source.name}` : path.basename(s.source.path),
+    source: describeSource(s.source),
     sampleRate: s.sampleRate,
     metrics: s.metrics,
     updatedAt: s.updatedAt,
@@ -60,11 +63,26 @@ interface TrainingSlot {
   sourcePath?: string;
 }
 
+/** What the runs table says a model trained on: a preset, a recording (and its span), a file. */
+function describeSource(s: SignalSource): string {
+  if (s.kind === 'preset') return `preset ${s.name}`;
+  const span = s.region ? ` ${s.region.start.toFixed(2)}-${s.region.end.toFixed(2)} s` : '';
+  return s.recording ? `recording ${s.recording}${span}` : `${path.basename(s.path)}${span}`;
+}
+
+/** The recordings folder that goes with a models folder: its sibling `recordings/`. */
+export function defaultRecordingsDir(modelsDir: string): string {
+  return path.join(path.dirname(path.resolve(modelsDir)), 'recordings');
+}
+
 export class LabService {
   private training: TrainingSlot | null = null;
   private runs = 0;
+  readonly recordings: RecordingsLibrary;
 
-  constructor(private readonly o: LabServiceOptions) {}
+  constructor(private readonly o: LabServiceOptions) {
+    this.recordings = new RecordingsLibrary(o.recordingsDir ?? defaultRecordingsDir(o.modelsDir));
+  }
 
   private modelDir(name: string): string {
     return path.join(this.o.modelsDir, name);
@@ -96,6 +114,18 @@ export class LabService {
       }
       case 'signal.preview': {
         const { source } = parseCommandArgs(command, rawArgs);
+        if (source.kind === 'recording') {
+          // The whole recording: the UI draws the regions over it.
+          const r = await this.recordings.read(source.name);
+          return {
+            length: r.samples.length,
+            sampleRate: r.sampleRate,
+            peaks: computePeaks(r.samples),
+            spectrogram: spectrogramImage(r.samples, r.sampleRate),
+            noiseFloor: null,
+            description: source.name,
+          };
+        }
         if (source.kind === 'samples') {
           checkFinite(source.samples, source.name);
           return {
@@ -158,6 +188,7 @@ export class LabService {
           dir: this.modelDir(a.name),
           prime: a.prime,
           offset: a.offset,
+          primeRegion: a.primeRegion,
           length: a.length,
           state: a.state,
           sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },
@@ -207,6 +238,39 @@ export class LabService {
         await this.pruneSources();
         return { deleted: true };
       }
+      case 'recordings.list': {
+        parseCommandArgs(command, rawArgs);
+        return { dir: this.recordings.dir, recordings: await this.recordings.list() };
+      }
+      case 'recordings.start': {
+        const a = parseCommandArgs(command, rawArgs);
+        return this.recordings.start(a);
+      }
+      case 'recordings.append': {
+        const a = parseCommandArgs(command, rawArgs);
+        return this.recordings.append(a.id, a.samples);
+      }
+      case 'recordings.finish': {
+        const a = parseCommandArgs(command, rawArgs);
+        return { recording: await this.recordings.finish(a.id, a.discard) };
+      }
+      case 'recordings.read': {
+        const { name } = parseCommandArgs(command, rawArgs);
+        const r = await this.recordings.read(name);
+        return { recording: await this.recordings.summary(name), samples: r.samples };
+      }
+      case 'recordings.rename': {
+        const a = parseCommandArgs(command, rawArgs);
+        return { recording: await this.recordings.rename(a.name, a.to) };
+      }
+      case 'recordings.delete': {
+        const { name } = parseCommandArgs(command, rawArgs);
+        return { deleted: await this.recordings.delete(name) };
+      }
+      case 'recordings.import': {
+        const a = parseCommandArgs(command, rawArgs);
+        return { recording: await this.recordings.import(a.fileName, a.bytes) };
+      }
     }
   }
 
@@ -231,7 +295,12 @@ export class LabService {
    */
   async recover(): Promise<string[]> {
     const done = await recoverModelsDir(this.o.modelsDir);
-    return [...done, ...(await this.pruneSources())];
+    const takes = await this.recordings.recover();
+    const recovered = takes.recovered.map((r) =>
+      r.removed ? `removed empty recording ${path.basename(r.from)}` : `recovered recording ${path.basename(r.path ?? r.from)} (${r.seconds.toFixed(2)} s)`,
+    );
+    const failed = takes.failed.map((f) => `could not recover ${path.basename(f.path)}: ${f.message}`);
+    return [...done, ...recovered, ...failed, ...(await this.pruneSources())];
   }
 
   /** Deletes copies in .sources/ that no model folder (nor the training in progress) refers to. */
@@ -256,13 +325,29 @@ export class LabService {
     return removed;
   }
 
-  /** Decoded audio from the UI is kept as a WAV beside the models, so that the model can reload it. */
+  /**
+   * Audio from the UI is kept as a WAV beside the models, so that the model can reload it: decoded
+   * samples written, a library recording copied (renaming or deleting the recording later leaves the
+   * model whole). The regions travel with it into the model's spec.
+   */
   private async storeSource(name: string, source: ParsedUiSource): Promise<SignalSource> {
-    if (source.kind !== 'samples') return source;
-    checkFinite(source.samples, source.name);
+    if (source.kind === 'preset') return source;
     const dir = path.join(this.o.modelsDir, SOURCES_DIR);
-    await fs.mkdir(dir, { recursive: true });
     const file = path.join(dir, `${name}-${Date.now().toString(36)}.wav`);
+    if (source.kind === 'recording') {
+      const from = await this.recordings.pathOf(source.name);
+      const { sampleRate, seconds } = await this.recordings.summary(source.name);
+      for (const [what, r] of [['region', source.region], ['primeRegion', source.primeRegion]] as const) {
+        if (r && r.start >= seconds) throw new LabError('bad_argument', `The ${what === 'region' ? 'training region' : 'prime region'} starts at ${r.start.toFixed(2)} s, after the end of "${source.name}" (${seconds.toFixed(2)} s)`);
+      }
+      await fs.mkdir(dir, { recursive: true });
+      if (this.training) this.training.sourcePath = file; // not pruned while this run starts
+      await fs.copyFile(from, `${file}.tmp`);
+      await fs.rename(`${file}.tmp`, file);
+      return { kind: 'wav', path: file, sampleRate, recording: source.name, ...(source.region ? { region: source.region } : {}), ...(source.primeRegion ? { primeRegion: source.primeRegion } : {}) };
+    }
+    checkFinite(source.samples, source.name);
+    await fs.mkdir(dir, { recursive: true });
     if (this.training) this.training.sourcePath = file; // not pruned while this run starts
     await writeFileAtomic(file, encodeWav(source.samples, source.sampleRate));
     return { kind: 'wav', path: file, sampleRate: source.sampleRate };

@@ -81,6 +81,8 @@ export interface SupervisorOptions {
   /** How to start the engine (default: forkEngine). */
   spawn?: SpawnEngine;
   modelsDir: string;
+  /** The recordings library's folder (default: the models folder's sibling `recordings/`). */
+  recordingsDir?: string;
   backend?: string | null;
   /** Extra environment for the engine (tests use the crash hook). */
   env?: Record<string, string>;
@@ -103,6 +105,7 @@ export class EngineSupervisor {
     this.stopped = false;
     const child = (this.o.spawn ?? forkEngine)({
       SEQUENCE_LAB_MODELS: this.o.modelsDir,
+      ...(this.o.recordingsDir ? { SEQUENCE_LAB_RECORDINGS: this.o.recordingsDir } : {}),
       ...(this.o.backend ? { SEQUENCE_LAB_BACKEND: this.o.backend } : {}),
       ...this.o.env,
     });

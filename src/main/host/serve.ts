@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** The built renderer (index.html and assets). */
   staticDir: string;
   modelsDir: string;
+  /** The recordings library's folder (default: the models folder's sibling `recordings/`). */
+  recordingsDir?: string;
   backend?: string | null;
   engineEnv?: Record<string, string>;
   /** Unsent bytes to one client above which it counts as not reading (default 64 MiB). */
@@ -117,7 +119,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
   } catch {
     throw new Error(`The UI is not built: ${path.join(staticDir, 'index.html')} is missing (run npm run build:web)`);
   }
-  const supervisor = new EngineSupervisor({ modelsDir: o.modelsDir, backend: o.backend, env: o.engineEnv });
+  const supervisor = new EngineSupervisor({ modelsDir: o.modelsDir, recordingsDir: o.recordingsDir, backend: o.backend, env: o.engineEnv });
   await supervisor.start();
 
   const server = createServer((req, res) => {
