@@ -31,6 +31,7 @@ import {
   FAMILY_TRAIN_DEFAULTS,
   MIN_MODEL_RATE,
   MAX_MODEL_RATE,
+  type Region,
   type SignalSource,
   type TrainConfigInput,
   type TrainEvent,
@@ -45,6 +46,9 @@ import { encodeWav } from '../shared/signals/wav';
 import { runBench } from './engine/bench';
 import { evaluateFolder, generateFromFolder, train } from './engine/engine';
 import { plotSvg } from './engine/plot';
+import { RecordingsLibrary, type RecordingSummary } from './engine/recordings';
+import { defaultRecordingsDir } from './engine/service';
+import { checkRegionText } from '../shared/region-text';
 import { writeFilesAtomic } from './engine/store';
 
 const USAGE = `Usage: sequence-lab <command> [options]
@@ -53,6 +57,8 @@ Commands:
   train     (--preset NAME | --wav FILE) --out DIR [options]   train a model (or --resume DIR)
   eval      --model DIR                                          test metrics beside the references
   generate  --model DIR --length N --out FILE.wav [options]      free-running continuation
+  recordings [list | import FILE... | rename NAME NEW | delete NAME] [--models DIR]
+                                                                 the recordings library (recordings/ beside the models folder)
   bench                                                          speed per backend
   serve     [--host H] [--port P] [--models DIR] [--new-token]   the UI in a browser (browser mode)
   doctor    [--models DIR] [--json]                              what can run on this machine, and why not
@@ -70,6 +76,9 @@ train options:
   --family NAME        model family: ${MODEL_FAMILIES.join(', ')} (${DEFAULT_FAMILY})
   --cell lstm|gru      (${DEFAULT_CELL})         --units A,B,C     (${DEFAULT_UNITS.join(',')}; at most ${MAX_UNITS} each)
   --dropout X          (${DEFAULT_DROPOUT})            --split shuffled|blocked (${DEFAULT_SPLIT})
+  --recording NAME     train on a recording of the library (instead of --preset or --wav)
+  --region A-B         train on seconds A to B of the --wav file or --recording (all of it)
+  --prime-region A-B   where its continuations are primed by default (kept with the model)
   --rate HZ            model sample rate of a --wav recording (${AUDIO_SAMPLE_RATE}, or the file's own where lower)
   categorical family (the default for --wav: a μ-law sample RNN, ${DEFAULT_CATEGORICAL_UNITS.join('x')} GRU; window, batch, lr and epochs
   default to ${Object.entries(FAMILY_TRAIN_DEFAULTS.categorical).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
@@ -87,6 +96,7 @@ generate options:
   --prime N            priming samples from the signal (window length)
   --length N           samples to generate (at most ${MAX_GENERATE_LENGTH})
   --offset N           where the prime starts (start of the test region)
+  --prime-region A-B   prime on seconds A to B of the model's recording (the one kept with the model)
   --plot FILE.svg      primed, generated and true samples
   --state-in FILE      continue from a packed state (.f32) instead of priming
   --state-out FILE     write the packed state after the last sample (.f32)
@@ -180,6 +190,10 @@ async function cmdTrain(argv: string[]): Promise<number> {
     ...common,
     preset: { type: 'string' },
     wav: { type: 'string' },
+    recording: { type: 'string' },
+    region: { type: 'string' },
+    'prime-region': { type: 'string' },
+    models: { type: 'string' },
     samples: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
@@ -210,9 +224,15 @@ async function cmdTrain(argv: string[]): Promise<number> {
   if (v.help) return usage();
   const out = required(v, 'out');
   const preset = str(v, 'preset');
-  const wav = str(v, 'wav');
-  if (!v.resume && !!preset === !!wav) throw new LabError('bad_argument', 'train needs exactly one of --preset NAME or --wav FILE (or --resume)');
-  if (v.resume && (preset || wav)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav');
+  const recording = str(v, 'recording');
+  // A library recording trains from its file (the CLI has no service to copy it; the model refers to it).
+  const wav = recording !== undefined ? await recordingsLibrary(v).pathOf(recording) : str(v, 'wav');
+  if (recording !== undefined && str(v, 'wav') !== undefined) throw new LabError('bad_argument', 'give --wav FILE or --recording NAME, not both');
+  if (!v.resume && !!preset === !!wav) throw new LabError('bad_argument', 'train needs exactly one of --preset NAME, --wav FILE or --recording NAME (or --resume)');
+  if (v.resume && (preset || wav)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav/--recording');
+  const region = regionArg(v, 'region');
+  const primeRegion = regionArg(v, 'prime-region');
+  if ((region || primeRegion) && !wav) throw new LabError('bad_argument', `--${region ? 'region' : 'prime-region'} marks a span of a --wav file or --recording`);
   if (preset && !findPreset(preset)) throw new LabError('bad_argument', `Unknown preset "${preset}"; expected one of ${Object.keys(PRESETS).join(', ')}`);
   const config: TrainConfigInput = {};
   const set = <K extends keyof TrainConfigInput>(k: K, x: TrainConfigInput[K] | undefined) => {
@@ -270,7 +290,15 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const source: SignalSource | undefined = preset
     ? { kind: 'preset', name: preset, ...(samples !== undefined ? { signal: { ...PRESETS[preset].signal, length: samples } as Extract<SignalSource, { kind: 'preset' }>['signal'] } : {}) }
     : wav
-      ? { kind: 'wav', path: wav, sampleRate: 1, ...(rate !== undefined ? { rate } : {}) }
+      ? {
+          kind: 'wav',
+          path: wav,
+          sampleRate: 1,
+          ...(rate !== undefined ? { rate } : {}),
+          ...(recording !== undefined ? { recording } : {}),
+          ...(region ? { region } : {}),
+          ...(primeRegion ? { primeRegion } : {}),
+        }
       : undefined;
 
   const controller = new AbortController();
@@ -389,6 +417,7 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     'state-out': { type: 'string' },
     temperature: { type: 'string' },
     seed: { type: 'string' },
+    'prime-region': { type: 'string' },
   });
   if (v.help) return usage();
   const dir = required(v, 'model');
@@ -403,6 +432,7 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     length,
     prime: num(v, 'prime', true),
     offset: num(v, 'offset', true),
+    primeRegion: regionArg(v, 'prime-region'),
     state: stateIn ? await readStateFile(stateIn) : undefined,
     backend: str(v, 'backend') ?? null,
     sampling: {
@@ -515,6 +545,78 @@ async function cmdServe(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** A `--region A-B` argument in seconds, or undefined when absent. */
+function regionArg(v: Values, name: string): Region | undefined {
+  const text = str(v, name);
+  if (text === undefined) return undefined;
+  const r = checkRegionText(text, Infinity);
+  if (r.error !== null || !r.value) throw new LabError('bad_argument', `--${name} ${r.error ?? 'is empty'} (got "${text}")`);
+  return r.value;
+}
+
+function modelsDirArg(v: Values): string {
+  return path.resolve(str(v, 'models') ?? process.env.SEQUENCE_LAB_MODELS ?? path.join(homedir(), '.sequence-lab', 'models'));
+}
+
+function recordingsLibrary(v: Values): RecordingsLibrary {
+  return new RecordingsLibrary(process.env.SEQUENCE_LAB_RECORDINGS ?? defaultRecordingsDir(modelsDirArg(v)));
+}
+
+/** `recordings list | import FILE... | rename NAME NEW | delete NAME`: the library the UI shows. */
+async function cmdRecordings(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...common, models: { type: 'string' } }, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new LabError('bad_argument', (e as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values as Values;
+  if (v.help) return usage();
+  const [action = 'list', ...args] = parsed.positionals;
+  const lib = recordingsLibrary(v);
+  const print = (x: unknown, text: string) => process.stdout.write(v.json ? `${JSON.stringify(x)}\n` : text);
+  const line = (r: RecordingSummary) => `${r.name}\t${r.seconds.toFixed(2)} s\t${r.sampleRate} Hz\t${r.bytes} bytes\n`;
+  const arity = (n: number, usageText: string) => {
+    if (args.length !== n) throw new LabError('bad_argument', `recordings ${action} expects ${usageText}`);
+  };
+  switch (action) {
+    case 'list': {
+      arity(0, 'no arguments');
+      await lib.recover(); // a take a crash interrupted shows up repaired
+      const all = await lib.list();
+      print({ dir: lib.dir, recordings: all }, all.length ? all.map(line).join('') : `No recordings in ${lib.dir}\n`);
+      return 0;
+    }
+    case 'import': {
+      if (!args.length) throw new LabError('bad_argument', 'recordings import expects one or more audio files');
+      const done: RecordingSummary[] = [];
+      for (const file of args) {
+        const bytes = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+          throw new LabError('bad_file', e.code === 'ENOENT' ? `${file} does not exist` : `Cannot read ${file}: ${e.message}`);
+        });
+        done.push(await lib.import(path.basename(file), new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      }
+      print({ imported: done }, done.map(line).join(''));
+      return 0;
+    }
+    case 'rename': {
+      arity(2, 'NAME NEW');
+      const r = await lib.rename(args[0], args[1]);
+      print({ recording: r }, line(r));
+      return 0;
+    }
+    case 'delete': {
+      arity(1, 'NAME');
+      const deleted = await lib.delete(args[0]);
+      if (!deleted) throw new LabError('not_found', `No recording named "${args[0]}" in ${lib.dir}`);
+      print({ deleted }, `deleted ${args[0]}\n`);
+      return 0;
+    }
+    default:
+      throw new LabError('bad_argument', `Unknown recordings action "${action}"; expected list, import, rename or delete`);
+  }
+}
+
 function usage(): number {
   process.stdout.write(USAGE);
   return 0;
@@ -531,6 +633,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdGenerate(rest);
     case 'bench':
       return cmdBench(rest);
+    case 'recordings':
+      return cmdRecordings(rest);
     case 'serve':
       return cmdServe(rest);
     case 'doctor':
@@ -541,7 +645,7 @@ export async function main(argv: string[]): Promise<number> {
     case '-h':
       return usage();
     default:
-      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate, bench, serve or doctor (see --help)`);
+      throw new LabError('bad_argument', `Unknown command "${command}"; expected train, eval, generate, recordings, bench, serve or doctor (see --help)`);
   }
 }
 

@@ -45,7 +45,7 @@ function isAppUrl(url: string | undefined | null): boolean {
 
 async function main(): Promise<void> {
   await app.whenReady();
-  session.defaultSession.webRequest.onHeadersReceived((details, cb) => cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }));
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) => cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP], 'Cross-Origin-Opener-Policy': ['same-origin'], 'Cross-Origin-Embedder-Policy': ['require-corp'] } }));
   // Microphone only, and only for the app's own page.
   session.defaultSession.setPermissionRequestHandler((wc, permission, cb, details) => {
     const types = (details as { mediaTypes?: string[] }).mediaTypes ?? [];

@@ -2,8 +2,10 @@
 // feature's state lives in its own hook (training, generation, connection) or here when it ties features
 // together: the session that survives a reload, the model shown, what a new signal clears.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ModelSummary } from '../shared/protocol';
+import type { ModelSummary, RecordingSummaryData } from '../shared/protocol';
+import type { Region } from '../shared/contract';
 import { encodeWav } from '../shared/signals/wav';
+import { MAX_FRAME_BYTES } from '../shared/limits';
 import { rms } from '../shared/dsp/spectrum';
 import { findPreset, generateSignal, PRESETS } from '../shared/signals/generators';
 import { emitAppEvent } from './app-events';
@@ -15,6 +17,8 @@ import { ModelsPanel } from './features/models/ModelsPanel';
 import type { RunHistory } from './features/models/runs';
 import { loadSession, saveSession, type PresetSettings, type Session } from './features/session';
 import { SignalPanel, type SignalChoice, type SignalPreview } from './features/signals/SignalPanel';
+import { RecordingsPanel } from './features/recordings/RecordingsPanel';
+import { TakeUpload } from './features/recordings/take';
 import { TrainingPanel } from './features/training/TrainingPanel';
 import { formFromSettings, type TrainForm } from './features/training/train-form';
 import { useTraining } from './features/training/useTraining';
@@ -28,24 +32,56 @@ function presetChoice(p: PresetSettings): SignalChoice | null {
 }
 
 /** The samples of a signal, to play it: a preset is generated here (it is pure and seeded, so these
- * are the engine's samples too), decoded audio is already in the source. */
-function signalSamples(c: SignalChoice): { samples: Float32Array; sampleRate: number } {
+ * are the engine's samples too), decoded audio is already in the source, a recording is fetched. */
+async function signalSamples(c: SignalChoice, client: LabClient): Promise<{ samples: Float32Array; sampleRate: number }> {
   if (c.source.kind === 'samples') return { samples: c.source.samples, sampleRate: c.source.sampleRate };
+  if (c.source.kind === 'recording') {
+    if (c.audio) return c.audio;
+    const r = await client.call('recordings.read', { name: c.source.name });
+    c.audio = { samples: r.samples, sampleRate: r.recording.sampleRate }; // kept for the next Play
+    return c.audio;
+  }
   const preset = findPreset(c.source.name);
   if (!preset) throw new Error(`Unknown preset ${c.source.name}`);
   return { samples: generateSignal(c.source.signal ?? preset.signal), sampleRate: preset.sampleRate };
 }
 
-/** What identifies a signal: a preset by its settings, decoded audio by its samples. */
+/** What identifies a signal: a preset by its settings, a recording by its name (not its regions), decoded audio by its samples. */
 function signalKey(c: SignalChoice): unknown {
+  if (c.source.kind === 'recording') return `recording:${c.source.name}`;
   return c.source.kind === 'preset' ? JSON.stringify(c.source) : c.source.samples;
+}
+
+function recordingChoice(name: string, regions: { region?: Region; primeRegion?: Region } = {}): SignalChoice {
+  return { source: { kind: 'recording', name, ...(regions.region ? { region: regions.region } : {}), ...(regions.primeRegion ? { primeRegion: regions.primeRegion } : {}) }, label: name };
+}
+
+/** Samples the model trains on: a recording's training region, or all of the signal. */
+function regionLength(preview: SignalPreview, region: Region | undefined): number {
+  if (!region) return preview.length;
+  return Math.max(0, Math.min(preview.length, Math.round(region.end * preview.sampleRate)) - Math.round(region.start * preview.sampleRate));
+}
+
+/** Hands bytes to the browser as a download. */
+function saveFile(bytes: Uint8Array, name: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 export function App({ client }: { client: LabClient }) {
   const initial = useMemo(() => loadSession(), []);
   const [backend, setBackend] = useState('…');
   const [presets, setPresets] = useState<{ name: string; description: string }[]>([]);
-  const [choice, setChoice] = useState<SignalChoice>(() => (initial.preset && presetChoice(initial.preset)) || { source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' });
+  const [choice, setChoice] = useState<SignalChoice>(
+    () =>
+      (initial.recording && recordingChoice(initial.recording.name, initial.recording)) ||
+      (initial.preset && presetChoice(initial.preset)) || { source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' },
+  );
+  const [recordings, setRecordings] = useState<{ dir: string | null; list: RecordingSummaryData[] }>({ dir: null, list: [] });
   const [presetShown, setPresetShown] = useState<PresetSettings | null>(initial.preset);
   const [preview, setPreview] = useState<SignalPreview | null>(null);
   const [form, setForm] = useState<TrainForm>(initial.form);
@@ -95,7 +131,7 @@ export function App({ client }: { client: LabClient }) {
     }
   }, [client, guard]);
 
-  const gen = useGeneration(client, { onError: showError });
+  const gen = useGeneration(client, { onError: showError, onPlaybackStart: stop });
   const generation = gen.view;
 
   const training = useTraining(client, {
@@ -111,6 +147,15 @@ export function App({ client }: { client: LabClient }) {
     onNotice: setEngineNote,
   });
 
+  const refreshRecordings = useCallback(async () => {
+    const r = await guard(() => client.call('recordings.list', {}));
+    if (r) {
+      setRecordings({ dir: r.dir, list: r.recordings });
+      emitAppEvent('recordings-listed', { names: r.recordings.map((x) => x.name) });
+    }
+    return r?.recordings ?? null;
+  }, [client, guard]);
+
   const loadInfo = useCallback(async () => {
     const info = await guard(() => client.call('engine.info', {}));
     if (info) {
@@ -118,7 +163,8 @@ export function App({ client }: { client: LabClient }) {
       setPresets(info.presets);
     }
     await refreshModels();
-  }, [client, guard, refreshModels]);
+    await refreshRecordings();
+  }, [client, guard, refreshModels, refreshRecordings]);
 
   const { interrupt } = training;
   const wasOffline = useRef(false);
@@ -200,7 +246,9 @@ export function App({ client }: { client: LabClient }) {
       const sig = choice.source.signal as { length?: number; noise?: number; seed?: number } | undefined;
       preset = { name: choice.source.name, length: sig?.length ?? 50_001, noise: sig?.noise ?? 0.02, seed: sig?.seed ?? 1 };
     }
-    const s: Session = { preset, form, selected, generation: genSettings, compared };
+    const { region, primeRegion } = choice.source.kind === 'recording' ? choice.source : {};
+    const recording = choice.source.kind === 'recording' ? { name: choice.source.name, ...(region ? { region } : {}), ...(primeRegion ? { primeRegion } : {}) } : null;
+    const s: Session = { preset, recording, form, selected, generation: genSettings, compared };
     saveSession(s);
   }, [choice, form, selected, genSettings, compared]);
 
@@ -246,19 +294,42 @@ export function App({ client }: { client: LabClient }) {
       setChoice(c);
       setPresetShown(p);
       signal = src.name;
+    } else if (src.recording && recordings.list.some((x) => x.name === src.recording)) {
+      setChoice(recordingChoice(src.recording, src));
+      signal = src.recording;
     } else {
-      setEngineNote(`${name} trained on a recording (${src.path.split(/[\\/]/).pop()}); its settings are in the form, with the signal shown now. Open that recording to train on it again.`);
+      setEngineNote(`${name} trained on a recording (${src.recording ?? src.path.split(/[\\/]/).pop()}) that is not in the library now; its settings are in the form, with the signal shown now.`);
     }
     emitAppEvent('run-duplicated', { name, signal });
+  };
+
+  /** Plays a signal that is being chosen (its state has not landed yet). */
+  const playChoice = async (c: SignalChoice) => {
+    const p = player.current;
+    if (!p) return;
+    gen.stopPlayback(); // one sound at a time: the continuation heard as it is generated stops too
+    stop();
+    const info = await guard(async () => {
+      const { samples, sampleRate } = await signalSamples(c, client);
+      return await p.play(samples, sampleRate, () => {
+        setPlaying(null);
+        emitAppEvent('playback-stopped', { label: 'signal', ended: true });
+      });
+    });
+    if (info) {
+      setPlaying('signal');
+      emitAppEvent('playback-started', { label: 'signal', state: info.state, sampleRate: info.sampleRate, seconds: info.seconds });
+    }
   };
 
   const play = async (what: 'signal' | 'generated') => {
     const p = player.current;
     if (!p) return;
+    gen.stopPlayback(); // one sound at a time: the continuation heard as it is generated stops too
     if (playingRef.current) emitAppEvent('playback-stopped', { label: playingRef.current, ended: false }); // one player: that one stops
-    const info = await guard(() => {
-      const { samples, sampleRate } = what === 'signal' ? signalSamples(choice) : generation;
-      return p.play(samples, sampleRate, () => {
+    const info = await guard(async () => {
+      const { samples, sampleRate } = what === 'signal' ? await signalSamples(choice, client) : generation;
+      return await p.play(samples, sampleRate, () => {
         setPlaying(null);
         emitAppEvent('playback-stopped', { label: what, ended: true });
       });
@@ -271,14 +342,48 @@ export function App({ client }: { client: LabClient }) {
 
   const playPosition = useCallback(() => player.current?.position ?? 0, []);
 
+  // ---- The recordings library ----
+  const chosenRecording = choice.source.kind === 'recording' ? choice.source : null;
+  const chooseRecording = (name: string) => {
+    // The regions stay when the same recording is chosen again.
+    const c = chosenRecording?.name === name ? recordingChoice(name, chosenRecording) : recordingChoice(name);
+    setChoice(c);
+    setPresetShown(null);
+    emitAppEvent('recording-chosen', { name });
+    return c;
+  };
+  const importAudio = async (file: File) => {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    // Refused here, with the reason, rather than by the server closing the connection.
+    if (bytes.length > MAX_FRAME_BYTES - 65_536) throw new Error(`${file.name} is too large to import: ${(bytes.length / 2 ** 20).toFixed(0)} MB; the lab takes files up to ${MAX_FRAME_BYTES / 2 ** 20 - 1} MB`);
+    const r = await client.call('recordings.import', { fileName: file.name, bytes });
+    await refreshRecordings();
+    chooseRecording(r.recording.name);
+    emitAppEvent('recording-imported', { name: r.recording.name, samples: r.recording.samples, sampleRate: r.recording.sampleRate });
+  };
+  const downloadRecording = async (name: string) => {
+    const r = await guard(() => client.call('recordings.read', { name }));
+    if (!r) return;
+    const bytes = encodeWav(r.samples, r.recording.sampleRate);
+    saveFile(bytes, `${name}.wav`);
+    emitAppEvent('recording-downloaded', { name, bytes: bytes.length });
+  };
+  const renameRecording = async (name: string, to: string) => {
+    const r = await guard(() => client.call('recordings.rename', { name, to }));
+    if (!r) return false;
+    if (chosenRecording?.name === name) setChoice(recordingChoice(to, chosenRecording));
+    await refreshRecordings();
+    return true;
+  };
+  const deleteRecording = async (name: string) => {
+    const r = await guard(() => client.call('recordings.delete', { name }));
+    if (r && chosenRecording?.name === name) setChoice(presetChoice({ name: 'sine', length: 50_001, noise: 0.02, seed: 1 })!);
+    await refreshRecordings();
+  };
+
   const exportWav = () => {
     const bytes = encodeWav(generation.samples, generation.sampleRate);
-    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${generation.model ?? 'generated'}.wav`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(bytes, `${generation.model ?? 'generated'}.wav`);
     emitAppEvent('wav-exported', { samples: generation.samples.length, bytes: bytes.length });
   };
 
@@ -333,11 +438,31 @@ export function App({ client }: { client: LabClient }) {
             onChoose={setChoice}
             onError={showError}
             onShown={(d) => emitAppEvent('signal-shown', { label: 'signal', duration: d })}
-            onRecorded={(samples, sampleRate) => emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: rms(samples) })}
+            onRecorded={(samples, sampleRate, stored) => {
+              emitAppEvent('recording-done', { samples: samples.length, sampleRate, rms: rms(samples), name: stored?.name ?? null, stored: stored?.samples ?? 0 });
+              if (stored) void refreshRecordings().then(() => chooseRecording(stored.name));
+            }}
+            newTake={() => new TakeUpload(client)}
+            onImport={importAudio}
+            recording={chosenRecording}
+            onRegionsChange={(r) => chosenRecording && setChoice({ ...choice, source: { kind: 'recording', name: chosenRecording.name, ...(r.region ? { region: r.region } : {}), ...(r.primeRegion ? { primeRegion: r.primeRegion } : {}) } })}
+          />
+          <RecordingsPanel
+            recordings={recordings.list}
+            dir={recordings.dir}
+            chosen={chosenRecording?.name ?? null}
+            unavailable={unavailable}
+            onUse={(name, andPlay) => {
+              const c = chooseRecording(name);
+              if (andPlay) void playChoice(c);
+            }}
+            onDownload={(n) => void downloadRecording(n)}
+            onRename={renameRecording}
+            onDelete={(n) => void deleteRecording(n)}
           />
           <TrainingPanel
             backend={backend}
-            signalLength={preview?.length ?? null}
+            signalLength={preview ? regionLength(preview, chosenRecording?.region) : null}
             signalLabel={choice.label}
             noiseFloor={preview?.noiseFloor ?? null}
             takenNames={taken}
@@ -354,7 +479,7 @@ export function App({ client }: { client: LabClient }) {
         </div>
         <div className="col">
           <GenerationPanel
-            models={modelNames}
+            models={models}
             model={genModel}
             onModelChange={setGenModel}
             settings={genSettings}
@@ -362,12 +487,16 @@ export function App({ client }: { client: LabClient }) {
             unavailable={unavailable}
             view={generation}
             busy={gen.busy}
-            playing={playing === 'generated'}
-            onGenerate={(m, p, l, t, o) => void gen.generate(m, p, l, t, o)}
-            onContinue={(l, t) => void gen.continueGeneration(l, t)}
+            playing={playing === 'generated' || gen.streaming}
+            onGenerate={(m, p, l, t, o, x) => void gen.generate(m, p, l, t, o, x)}
+            onContinue={(l, t, x) => void gen.continueGeneration(l, t, x)}
             onPlay={() => void play('generated')}
-            onStop={stop}
-            playPosition={playPosition}
+            onStop={() => {
+              gen.stopPlayback();
+              stop();
+            }}
+            playPosition={gen.streaming ? gen.streamPosition : playPosition}
+            playback={gen.playback}
             onExport={exportWav}
             onWaveformReady={(d) => emitAppEvent('signal-shown', { label: 'generated', duration: d })}
           />

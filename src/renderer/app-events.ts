@@ -9,6 +9,7 @@ export type AppEventType =
   | 'generation-done'
   | 'playback-started'
   | 'playback-stopped'
+  | 'playback-ended' // detail: { label, underruns, seconds }: a continuation heard as it was generated played to its end
   | 'wav-exported'
   | 'engine-status'
   | 'error-shown'
@@ -17,7 +18,11 @@ export type AppEventType =
   | 'run-opened' // detail: { name }: a saved run is shown in the training panel
   | 'run-duplicated' // detail: { name, signal }: a saved run's signal and settings are in the form
   | 'cancel-requested' // detail: { runId }: Cancel pressed; "cancelling…" is shown until training-done
-  | 'compare-shown'; // detail: { names }: the comparison chart draws these runs
+  | 'compare-shown' // detail: { names }: the comparison chart draws these runs
+  | 'recordings-listed' // detail: { names }: the recordings library was refreshed
+  | 'recording-chosen' // detail: { name }: a library recording is the signal
+  | 'recording-imported' // detail: { name, samples, sampleRate }: a file is in the library
+  | 'recording-downloaded'; // detail: { name, bytes }: a recording was saved as WAV
 
 export interface AppEvent {
   type: AppEventType;

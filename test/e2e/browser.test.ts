@@ -51,7 +51,7 @@ describe.skipIf(!chromiumOrSkip('browser end-to-end tests'))('the lab in a brows
     await page.screenshot({ path: path.join(RESULTS, 'e2e-trained.png') });
 
     await page.fill('[data-testid=prime]', '100');
-    await page.fill('[data-testid=gen-length]', '88200'); // 2 s at 44.1 kHz: long enough to press Stop
+    await page.fill('[data-testid=gen-length]', '2'); // 88,200 samples at 44.1 kHz: long enough to press Stop
     await page.click('[data-testid=generate]');
     expect((await waitForAppEvent(page, 'generation-done')).samples).toBe(88200);
     await waitForAppEvent(page, 'signal-shown', { label: 'generated' });
@@ -77,7 +77,7 @@ describe.skipIf(!chromiumOrSkip('browser end-to-end tests'))('the lab in a brows
     await page.screenshot({ path: path.join(RESULTS, 'e2e-generated.png') });
 
     // Continue from the packed state: the continuation is appended.
-    await page.fill('[data-testid=gen-length]', '1000');
+    await page.fill('[data-testid=gen-length]', '1000 samples');
     await page.click('[data-testid=continue]');
     expect(await waitForAppEvent(page, 'generation-done', { continued: true })).toMatchObject({ samples: 89_200 });
     await expect.poll(() => page.textContent('[data-testid=gen-info]')).toMatch(/89,200 samples generated/);
@@ -94,12 +94,16 @@ describe.skipIf(!chromiumOrSkip('browser end-to-end tests'))('the lab in a brows
     const rec = await waitForAppEvent(page, 'recording-done');
     expect(rec.samples).toBe(rec.sampleRate); // one second at the context's rate
     expect(rec.rms as number).toBeGreaterThan(0.2); // the tone, not silence (its RMS is 0.35)
+    // Streamed into the recordings library as it was captured, whole, and chosen as the signal.
+    expect(rec.stored).toBe(rec.samples);
+    await waitForAppEvent(page, 'recording-chosen', { name: rec.name as string });
     await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(new RegExp(`${(rec.samples as number).toLocaleString('en-US')} samples at ${rec.sampleRate} Hz`));
+    expect(decodeWav(await fs.readFile(path.join(lab.recordings, `${rec.name as string}.wav`))).samples.length).toBe(rec.samples);
     await page.screenshot({ path: path.join(RESULTS, 'e2e-recorded.png') });
     await page.close();
   });
 
-  it('opens a WAV file as the signal, and names the problem with a corrupt one', async () => {
+  it('imports a WAV file into the library as the signal, and names the problem with a corrupt one', async () => {
     const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(lab.server.url);
     await waitForAppEvent(page, 'app-loaded');
@@ -107,9 +111,11 @@ describe.skipIf(!chromiumOrSkip('browser end-to-end tests'))('the lab in a brows
     stereo.fromScratch(2, 8000, '16', Array.from({ length: 16000 }, (_, i) => (i % 2 ? 1000 : -1000)));
     await page.setInputFiles('[data-testid=open-wav]', { name: 'stereo.wav', mimeType: 'audio/wav', buffer: Buffer.from(stereo.toBuffer()) });
     await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(/8,000 samples at 8000 Hz/);
-    await expect.poll(() => page.textContent('#root')).toMatch(/stereo\.wav: 2 channel\(s\), 16-bit, mixed to mono/);
+    await expect.poll(() => page.textContent('[data-testid=recordings]')).toMatch(/stereo/);
+    await expect.poll(() => page.textContent('#root')).toMatch(/Recording "stereo" from the library/);
     await page.setInputFiles('[data-testid=open-wav]', { name: 'broken.wav', mimeType: 'audio/wav', buffer: Buffer.from('RIFF1234WAVEnope') });
     expect((await waitForAppEvent(page, 'error-shown')).message).toMatch(/broken\.wav is not a readable WAV file/);
+    expect((await fs.readdir(lab.recordings)).filter((f) => !/^take .*\.wav$/.test(f))).toEqual(['stereo.wav']); // nothing stored for it
     await expect.poll(() => page.textContent('[data-testid=error]')).toMatch(/broken\.wav is not a readable WAV file/);
     await page.close();
   });

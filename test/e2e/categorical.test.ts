@@ -47,7 +47,7 @@ describe.skipIf(!chromiumOrSkip('categorical end-to-end test'))('a categorical m
     expect(await page.textContent('[data-testid=verdict]')).toMatch(/bits\/sample/);
 
     await page.fill('[data-testid=prime]', '500');
-    await page.fill('[data-testid=gen-length]', '22050');
+    await page.fill('[data-testid=gen-length]', '22050 samples');
     await page.fill('[data-testid=temperature]', '0.8');
     await page.click('[data-testid=generate]');
     expect((await waitForAppEvent(page, 'generation-done')).samples).toBe(22050);

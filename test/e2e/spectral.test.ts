@@ -42,7 +42,7 @@ describe.skipIf(!chromiumOrSkip('spectral end-to-end test'))('a spectral model i
     await expect.poll(() => page.textContent('[data-testid=metrics]')).toMatch(/test NLL[\s\S]*nats\/bin[\s\S]*one-step LSD[\s\S]*dB[\s\S]*persistence[\s\S]*bin spread/);
 
     await page.fill('[data-testid=prime]', '500');
-    await page.fill('[data-testid=gen-length]', '22050');
+    await page.fill('[data-testid=gen-length]', '22050 samples');
     await page.click('[data-testid=generate]');
     await expect.poll(() => page.textContent('[data-testid=error]')).toMatch(/frames of 1024 samples needs a prime of at least 1024 samples, but got 500/);
 

@@ -255,7 +255,7 @@ describe.skipIf(!haveChromium)('the workbench in a browser', () => {
     // The Generate list follows the model just trained; a failing generation keeps the plot.
     expect(await page.inputValue('[data-testid=gen-model]')).toBe(done.name);
     await page.fill('[data-testid=prime]', '100');
-    await page.fill('[data-testid=gen-length]', '500');
+    await page.fill('[data-testid=gen-length]', '500 samples');
     await page.click('[data-testid=generate]');
     await waitForEvent(page, 'generation-done');
     await expect.poll(() => page.getAttribute('[data-testid=generation-chart]', 'data-points')).toBe('600');

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeWav } from '../../src/shared/signals/wav';
+import { decodeWav, encodeWav } from '../../src/shared/signals/wav';
 
 const BIN = path.resolve(__dirname, '../../bin/sequence-lab');
 let tmp: string;
@@ -119,6 +119,38 @@ describe('command line', () => {
     expect(lines[0]).toMatch(/^sequence-lab: error: /);
     expect(lines[0]).toMatch(message);
     expect(await fs.readdir(cwd)).toEqual([]);
+  });
+
+  it('keeps a recordings library: import, list, rename, delete; trains on a region of one and primes on another', async () => {
+    const models = path.join(tmp, 'lib', 'models');
+    const x = Float32Array.from({ length: 24_000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 220 * i) / 8000));
+    const file = path.join(tmp, 'hum.wav');
+    await fs.writeFile(file, encodeWav(x, 8000));
+    await fs.writeFile(path.join(tmp, 'junk.mp3'), 'not audio at all');
+    const imp = cli('recordings', 'import', file, '--models', models, '--json');
+    expect(imp.code).toBe(0);
+    expect(lastJson(imp.stdout)).toMatchObject({ imported: [{ name: 'hum', samples: 24_000, sampleRate: 8000 }] });
+    expect(existsSync(path.join(tmp, 'lib', 'recordings', 'hum.wav'))).toBe(true);
+    const junk = cli('recordings', 'import', path.join(tmp, 'junk.mp3'), '--models', models);
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(/junk\.mp3 is not audio the lab can read/);
+    expect(cli('recordings', 'rename', 'hum', 'hum take', '--models', models).code).toBe(0);
+    expect(lastJson(cli('recordings', 'list', '--models', models, '--json').stdout)).toMatchObject({ recordings: [{ name: 'hum take', seconds: 3 }] });
+
+    const model = path.join(models, 'r');
+    const t = cli('train', '--recording', 'hum take', '--region', '0-2', '--prime-region', '2-2.5', '--family', 'regression', '--epochs', '1', '--window', '20', '--units', '8', '--max-train-windows', '64', '--out', model, '--models', models);
+    expect(t.stderr + t.stdout).not.toMatch(/error/);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(await fs.readFile(path.join(model, 'spec.json'), 'utf8')).source).toMatchObject({ recording: 'hum take', region: { start: 0, end: 2 }, primeRegion: { start: 2, end: 2.5 } });
+    const g = cli('generate', '--model', model, '--length', '100', '--out', path.join(tmp, 'r.wav'), '--json');
+    expect(g.code).toBe(0);
+    const bad = cli('generate', '--model', model, '--length', '100', '--prime-region', '2.5-1', '--out', path.join(tmp, 'r2.wav'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--prime-region must end after it starts \(got "2\.5-1"\)/);
+    expect(existsSync(path.join(tmp, 'r2.wav'))).toBe(false);
+    expect(cli('recordings', 'delete', 'hum take', '--models', models).code).toBe(0);
+    const gone = cli('recordings', 'delete', 'hum take', '--models', models);
+    expect(gone.stderr).toMatch(/No recording named "hum take"/);
   });
 
   it('a corrupt WAV and non-finite samples are refused by name', async () => {

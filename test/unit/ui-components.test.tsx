@@ -135,29 +135,29 @@ describe('GenerationPanel', () => {
 
   it('generates with the chosen model, prime and length; nothing to play before that', () => {
     const onGenerate = vi.fn();
-    render(<Gen models={['a', 'b']} view={empty} onGenerate={onGenerate} />);
+    render(<Gen models={[{ name: 'a', sampleRate: 1000, source: 'a.wav' }, { name: 'b', sampleRate: 1000, source: 'b.wav' }]} view={empty} onGenerate={onGenerate} />);
     fireEvent.change(screen.getByTestId('gen-model'), { target: { value: 'b' } });
     fireEvent.change(screen.getByTestId('prime'), { target: { value: '50' } });
-    fireEvent.change(screen.getByTestId('gen-length'), { target: { value: '2000' } });
+    fireEvent.change(screen.getByTestId('gen-length'), { target: { value: '2' } }); // seconds: 2,000 samples at 1 kHz
     fireEvent.click(screen.getByTestId('generate'));
-    expect(onGenerate).toHaveBeenCalledWith('b', 50, 2000, 1, null);
+    expect(onGenerate).toHaveBeenCalledWith('b', 50, 2000, 1, null, { sampleRate: 1000, play: true });
     fireEvent.change(screen.getByTestId('temperature'), { target: { value: '-1' } });
     expect(screen.getByText('must be at least 0')).toBeTruthy();
     expect((screen.getByTestId('generate') as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(screen.getByTestId('temperature'), { target: { value: '0.7' } });
     fireEvent.click(screen.getByTestId('generate'));
-    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, null);
+    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, null, { sampleRate: 1000, play: true });
     fireEvent.change(screen.getByTestId('prime-offset'), { target: { value: '1.5' } });
     expect(screen.getByText('must be a whole number')).toBeTruthy();
     fireEvent.change(screen.getByTestId('prime-offset'), { target: { value: '4000' } });
     fireEvent.click(screen.getByTestId('generate'));
-    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, 4000);
+    expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, 4000, { sampleRate: 1000, play: true });
     for (const id of ['play', 'export', 'continue', 'stop']) expect((screen.getByTestId(id) as HTMLButtonElement).disabled).toBe(true);
   });
 
   it('plots prime and continuation on one axis and enables Play, Continue and Export', () => {
     const view: GenerationView = { model: 'a', primeSamples: new Float32Array(10), samples: new Float32Array(90), truth: new Float32Array(90), sampleRate: 8000, state: new Float32Array(8) };
-    render(<Gen models={['a']} model="a" view={view} onGenerate={() => {}} />);
+    render(<Gen models={[{ name: 'a', sampleRate: 8000, source: 'preset sine' }]} model="a" view={view} onGenerate={() => {}} />);
     expect(screen.getByTestId('generation-chart').dataset.points).toBe('100');
     expect(screen.getByTestId('waveform-generated').dataset.samples).toBe('90');
     expect(screen.getByTestId('gen-info').textContent).toBe('90 samples generated at 8000 Hz');

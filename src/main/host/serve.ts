@@ -153,6 +153,9 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       'x-content-type-options': 'nosniff',
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer', // the page's URL holds the token
+      // Cross-origin isolation: the page may then share a SharedArrayBuffer with the playback worklet.
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
     };
     const rel = target.path === '/' ? '/index.html' : target.path;
     if (rel === '/index.html') {

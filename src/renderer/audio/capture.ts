@@ -1,4 +1,6 @@
-// Records the microphone through an AudioWorklet into one Float32Array (mono, the context's rate).
+// Records the microphone through an AudioWorklet into one Float32Array (mono, the context's rate),
+// handing each block (about 4096 frames) to `onBlock` as it arrives: the recordings library streams
+// them to the engine, the level meter and the growing waveform draw them.
 const WORKLET_URL = new URL('./capture-worklet.js', import.meta.url);
 
 export interface Recording {
@@ -12,8 +14,17 @@ export class MicrophoneRecorder {
   private node: AudioWorkletNode | null = null;
   private source: MediaStreamAudioSourceNode | null = null;
 
-  /** Records `seconds` of audio; `signal` stops early and keeps what was captured. */
-  async record(seconds: number, signal?: AbortSignal, onProgress?: (seconds: number) => void): Promise<Recording> {
+  /**
+   * Records `seconds` of audio; `signal` stops early and keeps what was captured. `onStart` hears the
+   * context's rate before the first block; `onBlock` each block (the last one cut at `seconds`).
+   */
+  async record(
+    seconds: number,
+    signal?: AbortSignal,
+    onProgress?: (seconds: number) => void,
+    onBlock?: (block: Float32Array) => void,
+    onStart?: (sampleRate: number) => void | Promise<void>,
+  ): Promise<Recording> {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error('This browser cannot capture audio (no mediaDevices.getUserMedia; browser mode needs http://127.0.0.1 or https)');
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
@@ -25,6 +36,7 @@ export class MicrophoneRecorder {
       await this.ctx.audioWorklet.addModule(WORKLET_URL);
       this.source = this.ctx.createMediaStreamSource(this.stream);
       this.node = new AudioWorkletNode(this.ctx, 'sequence-lab-capture');
+      await onStart?.(this.ctx.sampleRate);
       const blocks: Float32Array[] = [];
       let frames = 0;
       const target = Math.round(seconds * this.ctx.sampleRate);
@@ -32,8 +44,11 @@ export class MicrophoneRecorder {
         const finish = () => resolve();
         signal?.addEventListener('abort', finish, { once: true });
         this.node!.port.onmessage = (e: MessageEvent<Float32Array>) => {
-          blocks.push(e.data);
-          frames += e.data.length;
+          if (frames >= target) return;
+          const block = e.data.length > target - frames ? e.data.subarray(0, target - frames) : e.data;
+          blocks.push(block);
+          frames += block.length;
+          onBlock?.(block);
           onProgress?.(frames / this.ctx!.sampleRate);
           if (frames >= target) finish();
         };

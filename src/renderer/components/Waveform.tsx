@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 import TimelinePlugin from 'wavesurfer.js/dist/plugins/timeline.esm.js';
+import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
 import { computePeaks, type Peaks } from '../../shared/dsp/peaks';
 
 export interface WaveformProps {
@@ -21,6 +22,18 @@ export interface WaveformProps {
   playing?: boolean;
   /** Seconds played so far, read on every animation frame while `playing`. */
   position?: () => number;
+  /** Spans drawn over the waveform (wavesurfer's Regions plugin); draggable when onRegionChange is given. */
+  regions?: WaveRegion[];
+  /** A region was dragged or resized: its new span in seconds. */
+  onRegionChange?: (id: string, span: { start: number; end: number }) => void;
+}
+
+export interface WaveRegion {
+  id: string;
+  start: number;
+  end: number;
+  color: string;
+  label: string;
 }
 
 /** A time-ruler label: "0.5 s", "1:05" past a minute. */
@@ -31,9 +44,15 @@ export function formatSeconds(t: number): string {
   return `${m}:${String(s).padStart(2, '0')}`;
 }
 
-export function Waveform({ samples = null, peaks = null, sampleRate, height = 96, color = '#4a7bd0', label, onReady, playing = false, position }: WaveformProps) {
+export function Waveform({ samples = null, peaks = null, sampleRate, height = 96, color = '#4a7bd0', label, onReady, playing = false, position, regions, onRegionChange }: WaveformProps) {
   const box = useRef<HTMLDivElement>(null);
   const ws = useRef<WaveSurfer | null>(null);
+  const regionsPlugin = useRef<RegionsPlugin | null>(null);
+  /** The peaks wavesurfer has finished loading: regions are drawn over those only (a region added over an older, shorter signal would be clamped to it). */
+  const [loaded, setLoaded] = useState<unknown>(null);
+  const loading = useRef<unknown>(null);
+  const regionChange = useRef(onRegionChange);
+  regionChange.current = onRegionChange;
   const [zoom, setZoom] = useState(0);
   const readyRef = useRef(onReady);
   readyRef.current = onReady;
@@ -53,11 +72,19 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
       plugins: [TimelinePlugin.create({ height: 16, formatTimeCallback: formatSeconds, style: { fontSize: '10px', color: '#555' } })],
     });
     ws.current = w;
-    const off = w.on('ready', (d) => readyRef.current?.(d));
+    const rp = w.registerPlugin(RegionsPlugin.create());
+    regionsPlugin.current = rp;
+    const offUpdate = rp.on('region-updated', (r) => regionChange.current?.(r.id, { start: r.start, end: r.end }));
+    const off = w.on('ready', (d) => {
+      setLoaded(loading.current);
+      readyRef.current?.(d);
+    });
     return () => {
       off();
+      offUpdate();
       w.destroy();
       ws.current = null;
+      regionsPlugin.current = null;
     };
   }, [height, color]);
 
@@ -90,12 +117,19 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
     return () => cancelAnimationFrame(frame);
   }, [playing]);
 
-  const drawn = useMemo(() => peaks ?? (samples && samples.length ? { peaks: computePeaks(samples), length: samples.length } : null), [peaks, samples]);
+  // Keyed on the peak arrays, not the wrapper object a parent may rebuild on every render.
+  const peakArrays = peaks?.peaks;
+  const peakLength = peaks?.length;
+  const drawn = useMemo(
+    () => (peakArrays && peakLength !== undefined ? { peaks: peakArrays, length: peakLength } : samples && samples.length ? { peaks: computePeaks(samples), length: samples.length } : null),
+    [peakArrays, peakLength, samples],
+  );
 
   useEffect(() => {
     const w = ws.current;
     if (!w || !drawn || drawn.length === 0) return;
     let stale = false;
+    loading.current = drawn;
     void w.load('', [drawn.peaks.max, drawn.peaks.min], drawn.length / sampleRate).catch((e: Error) => {
       if (!stale) console.warn(`Waveform: ${e.message}`);
     });
@@ -114,6 +148,17 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
       }
     }
   }, [zoom, drawn]);
+
+  // The regions, drawn again whenever they or the waveform change (after each load: a load clears them).
+  const draggable = onRegionChange !== undefined;
+  useEffect(() => {
+    const rp = regionsPlugin.current;
+    if (!rp || !drawn || loaded !== drawn) return;
+    rp.clearRegions();
+    for (const r of regions ?? []) {
+      rp.addRegion({ id: r.id, start: r.start, end: r.end, color: r.color, content: r.label, drag: draggable, resize: draggable });
+    }
+  }, [regions, loaded, drawn, draggable]);
 
   const seconds = drawn ? drawn.length / sampleRate : 0;
   const range = useMemo(() => {
@@ -136,7 +181,7 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
           <span>0</span>
           <span>−1</span>
         </div>
-        <div ref={box} className="waveform-canvas" role="img" aria-label={summary} data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} data-playing={playing} />
+        <div ref={box} className="waveform-canvas" role="img" aria-label={summary} data-testid={`waveform-${label}`} data-samples={drawn?.length ?? 0} data-playing={playing} data-regions={(regions ?? []).map((r) => `${r.id}:${r.start.toFixed(2)}-${r.end.toFixed(2)}`).join(' ')} />
       </div>
       <label className="zoom">
         zoom

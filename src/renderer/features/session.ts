@@ -2,7 +2,7 @@
 // signal, the form as typed, the model shown, the generation settings and the runs compared.
 // A stored value that does not parse is ignored, never trusted: it is only a convenience.
 import { z } from 'zod';
-import { DEFAULT_FAMILY, DEFAULT_GENERATE_LENGTH, DEFAULT_PRIME, MODEL_FAMILIES, type ModelFamilyName } from '../../shared/contract';
+import { DEFAULT_FAMILY, DEFAULT_PRIME, MODEL_FAMILIES, type ModelFamilyName } from '../../shared/contract';
 import { defaultTrainForm, type TrainForm } from './training/train-form';
 
 const KEY = 'sequence-lab.session.v1';
@@ -30,18 +30,23 @@ const formSchema = z.object({
   maxTrainWindows: z.string(),
 }) satisfies z.ZodType<TrainForm>;
 
+const regionSchema = z.object({ start: z.number(), end: z.number() });
+
 const sessionSchema = z.object({
   preset: z.object({ name: z.string(), length: z.number(), noise: z.number(), seed: z.number() }).nullable(),
+  /** The library recording shown as the signal, with its regions (the engine keeps the audio). */
+  recording: z.object({ name: z.string(), region: regionSchema.optional(), primeRegion: regionSchema.optional() }).nullable().default(null),
   form: formSchema,
   selected: z.string().nullable(),
   /** temperature: absent from sessions saved before sampling families. */
-  generation: z.object({ prime: z.string(), length: z.string(), temperature: z.string().default('1'), offset: z.string().default('') }),
+  /** length: seconds, blank for the model's default; a bare number over 100 is a count of samples from before lengths were in seconds. */
+  generation: z.object({ prime: z.string(), length: z.string().transform((t) => (/^\s*\d+\s*$/.test(t) && Number(t) > 100 ? `${t.trim()} samples` : t)), live: z.boolean().optional(), temperature: z.string().default('1'), offset: z.string().default('') }),
   compared: z.array(z.string()),
 });
 export type Session = z.infer<typeof sessionSchema>;
 
 export function defaultSession(): Session {
-  return { preset: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: String(DEFAULT_GENERATE_LENGTH), temperature: '1', offset: '' }, compared: [] };
+  return { preset: null, recording: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: '', temperature: '1', offset: '' }, compared: [] };
 }
 
 export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Session {

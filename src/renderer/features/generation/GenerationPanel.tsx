@@ -1,8 +1,11 @@
-// Generate: prime length and length; the continuation after the primed part with the truth
-// overlaid; Play / Stop; Continue from the returned packed state; Export WAV.
+// Generate: prime length and length (in seconds); the continuation after the primed part with the
+// truth overlaid, heard as it is generated (or later with Play) with a playhead on its growing
+// waveform; Stop; Continue from the returned packed state; Export WAV.
 import { ContinuationVerdict } from './ContinuationVerdict';
 import { useMemo } from 'react';
-import { MAX_GENERATE_LENGTH, MAX_PRIME } from '../../../shared/contract';
+import { MAX_PRIME } from '../../../shared/contract';
+import type { ModelSummary } from '../../../shared/protocol';
+import { checkLength, defaultSeconds } from './generation-length';
 import { LineChart, formatValue } from '../../components/LineChart';
 import { TextField } from '../../components/Field';
 import { Waveform } from '../../components/Waveform';
@@ -23,10 +26,47 @@ export interface GenerationView {
 /** Prime, length and a categorical model's sampling temperature, as typed. */
 export interface GenerationSettings {
   prime: string;
+  /** Seconds ("2", "250 ms" and "1000 samples" too; generation-length.ts); blank: the model's default. */
   length: string;
   temperature: string;
   /** Where the prime starts in the signal, in samples; blank: the engine chooses (the held-out part, for audio its loudest half second). */
   offset: string;
+  /** Play the continuation as it is generated (absent: yes). */
+  live?: boolean;
+}
+
+/** A model as the panel needs it: its rate turns seconds into samples, its source picks the default length. */
+export type ModelChoice = Pick<ModelSummary, 'name' | 'sampleRate' | 'source'>;
+
+/** How the continuation plays as it is generated: null before the first Generate with playback. */
+export interface StreamPlayback {
+  state: 'buffering' | 'playing' | 'ended' | 'stopped' | 'failed';
+  /** Seconds heard (when over). */
+  seconds: number;
+  /** Times the buffer ran dry before the end (generation slower than real time). */
+  underruns: number;
+  /** Why it could not play ('failed'). */
+  message?: string;
+}
+
+/** The playback status line in words. */
+export function describePlayback(p: StreamPlayback): string {
+  const s = `${p.seconds.toFixed(2)} s`;
+  const gaps = p.underruns === 0 ? 'no gaps' : `${p.underruns} gap${p.underruns === 1 ? '' : 's'}: generation ran slower than real time`;
+  switch (p.state) {
+    case 'buffering':
+      return 'buffering the first chunks…';
+    case 'playing':
+      return 'playing as it is generated';
+    case 'ended':
+      return `played ${s}, ${gaps}`;
+    case 'stopped':
+      return `stopped after ${s}`;
+    case 'failed':
+      return `cannot play while generating: ${p.message ?? 'unknown reason'}`;
+    default:
+      throw new Error(`Unknown playback state: ${(p as { state: string }).state}`);
+  }
 }
 
 /** A prime start as typed: blank (automatic) or a whole number of samples from 0. */
@@ -58,8 +98,14 @@ function checkCount(text: string, min: number, max: number): { value: number; er
   return { value: r.value, error: null };
 }
 
+/** What Generate and Continue pass besides the numbers: the rate used for seconds, and whether to play as it comes. */
+export interface GenerateOptions {
+  sampleRate: number;
+  play: boolean;
+}
+
 export interface GenerationPanelProps {
-  models: string[];
+  models: ModelChoice[];
   /** The model to generate from (the one just trained or opened, unless the user picked another). */
   model: string | null;
   onModelChange: (name: string) => void;
@@ -71,24 +117,33 @@ export interface GenerationPanelProps {
   busy: boolean;
   playing: boolean;
   /** offset: where the prime starts in the signal, or null to let the engine choose. */
-  onGenerate: (model: string, prime: number, length: number, temperature: number, offset: number | null) => void;
-  onContinue: (length: number, temperature: number) => void;
+  /** length: samples (converted from the field's seconds at the model's rate). */
+  onGenerate: (model: string, prime: number, length: number, temperature: number, offset: number | null, options: GenerateOptions) => void;
+  onContinue: (length: number, temperature: number, options: GenerateOptions) => void;
   onPlay: () => void;
   onStop: () => void;
   onExport: () => void;
   onWaveformReady?: (duration: number) => void;
   /** Seconds of the continuation played so far, for the waveform's playhead. */
   playPosition?: () => number;
+  /** The last play-while-generating, for its status line. */
+  playback?: StreamPlayback | null;
 }
 
-export function GenerationPanel({ models, model, onModelChange, settings, onSettingsChange, unavailable = null, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady, playPosition }: GenerationPanelProps) {
-  const chosen = model && models.includes(model) ? model : (models[0] ?? '');
+export function GenerationPanel({ models, model, onModelChange, settings, onSettingsChange, unavailable = null, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady, playPosition, playback = null }: GenerationPanelProps) {
+  const chosenModel = models.find((m) => m.name === model) ?? models[0] ?? null;
+  const chosen = chosenModel?.name ?? '';
   const prime = checkCount(settings.prime, 1, MAX_PRIME);
-  const length = checkCount(settings.length, 1, MAX_GENERATE_LENGTH);
+  // Generate converts at the chosen model's rate; Continue at the rate of the continuation shown.
+  const rate = chosenModel?.sampleRate ?? view.sampleRate;
+  const fallback = defaultSeconds(chosenModel?.source);
+  const length = checkLength(settings.length, rate, fallback);
+  const continued = checkLength(settings.length, view.sampleRate, fallback);
+  const live = settings.live !== false;
   const temperature = checkTemperature(settings.temperature);
   const spectrogram = useMemo(() => (view.samples.length ? spectrogramImage(view.samples, view.sampleRate) : null), [view.samples, view.sampleRate]);
   const offset = checkOffset(settings.offset ?? '');
-  const invalid = prime.error !== null || length.error !== null || temperature.error !== null || offset.error !== null;
+  const invalid = prime.error !== null || length.error !== null || temperature.error !== null || offset.error !== null || !chosenModel;
 
   const chart = useMemo(() => {
     const p = view.primeSamples.length;
@@ -108,7 +163,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           model
           <select data-testid="gen-model" value={chosen} onChange={(e) => onModelChange(e.target.value)}>
             {models.map((m) => (
-              <option key={m}>{m}</option>
+              <option key={m.name}>{m.name}</option>
             ))}
           </select>
         </label>
@@ -122,7 +177,15 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           onChange={(t) => onSettingsChange({ ...settings, offset: t })}
           hint="blank: the held-out part of the signal (for audio, its loudest stretch)"
         />
-        <TextField label="length (samples)" inputMode="numeric" testId="gen-length" value={settings.length} error={length.error} onChange={(t) => onSettingsChange({ ...settings, length: t })} />
+        <TextField
+          label={settings.length.trim() === '' ? `length (s; blank: ${fallback})` : 'length (s)'}
+          inputMode="decimal"
+          testId="gen-length"
+          value={settings.length}
+          error={length.error}
+          onChange={(t) => onSettingsChange({ ...settings, length: t })}
+          hint={`seconds to generate (or "250 ms", or "1000 samples"); blank: ${fallback} s for this model${length.samples !== null ? `; now ${length.samples.toLocaleString('en-US')} samples at ${rate.toLocaleString('en-US')} Hz` : ''}`}
+        />
         <TextField
           label="temperature"
           inputMode="decimal"
@@ -134,10 +197,20 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
         />
       </div>
       <div className="row buttons">
-        <button data-testid="generate" disabled={busy || !chosen || invalid || !!unavailable} title={unavailable ?? undefined} onClick={() => prime.value !== null && length.value !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.value, temperature.value, offset.value)}>
+        <button
+          data-testid="generate"
+          disabled={busy || !chosen || invalid || !!unavailable}
+          title={unavailable ?? undefined}
+          onClick={() => prime.value !== null && length.samples !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.samples, temperature.value, offset.value, { sampleRate: rate, play: live })}
+        >
           Generate
         </button>
-        <button data-testid="continue" disabled={busy || !view.state || length.error !== null || temperature.error !== null || !!unavailable} onClick={() => length.value !== null && temperature.value !== null && onContinue(length.value, temperature.value)} title="Continue from the packed state">
+        <button
+          data-testid="continue"
+          disabled={busy || !view.state || continued.error !== null || temperature.error !== null || !!unavailable}
+          onClick={() => continued.samples !== null && temperature.value !== null && onContinue(continued.samples, temperature.value, { sampleRate: view.sampleRate, play: live })}
+          title={continued.error ? `length: ${continued.error}` : 'Continue from the packed state'}
+        >
           Continue
         </button>
         <button data-testid="play" disabled={!view.samples.length || playing} onClick={onPlay}>
@@ -149,6 +222,10 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
         <button data-testid="export" disabled={!view.samples.length} onClick={onExport}>
           Export WAV
         </button>
+        <label style={{ flexDirection: 'row', alignItems: 'center', gap: 6, alignSelf: 'center' }} title="Hear the continuation while it is generated (it starts after a short buffer)">
+          <input type="checkbox" style={{ minWidth: 0, margin: 0 }} data-testid="play-live" checked={live} onChange={(e) => onSettingsChange({ ...settings, live: e.target.checked })} />
+          play while generating
+        </label>
       </div>
       <LineChart
         testId="generation-chart"
@@ -171,7 +248,13 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
       <p className="hint" data-testid="gen-info">
         {view.samples.length ? `${view.samples.length.toLocaleString()} samples generated at ${view.sampleRate} Hz` : 'nothing generated yet'}
       </p>
-      {view.samples.length > 0 && <ContinuationVerdict samples={view.samples} primeSamples={view.primeSamples} truth={view.truth} sampleRate={view.sampleRate} />}
+      {playback && (
+        <p className="hint" data-testid="playback-status" data-state={playback.state} role="status">
+          {describePlayback(playback)}
+        </p>
+      )}
+      {/* Judged once whole: the judgement costs ~0.1 s a second of audio, too much to redo per chunk while it plays. */}
+      {view.samples.length > 0 && !busy && <ContinuationVerdict samples={view.samples} primeSamples={view.primeSamples} truth={view.truth} sampleRate={view.sampleRate} />}
     </section>
   );
 }
