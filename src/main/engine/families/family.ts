@@ -9,6 +9,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { Metrics, ModelSpec, Normalisation, TrainConfig } from '../../../shared/contract';
+import { LabError } from '../../../shared/errors';
 import type { Splits } from '../dataset';
 
 /** How a family cuts a signal into network steps. */
@@ -81,6 +82,59 @@ export interface Stepper {
   generate(length: number, chunkSize?: number, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[];
   /** The packed state after the last sample generated; pass it to `stepper()` to continue. */
   pack(): Float32Array;
+  /**
+   * Live input (live.ts): feeds true samples `[streams][n]`, in signal units, into the state as a prime
+   * does, so that generate() then continues after them (after observe(x), the next generated sample
+   * follows x's last). With `predictions` (`[streams][n]`, written), each sample's one-step prediction in
+   * signal units, made before the sample was seen: a sampling family draws it with its temperature and RNG
+   * (the RNG advances; without `predictions` it does not), regression gives its predicted mean; a
+   * frame-rate family predicts whole frames and resynthesises them, so its predictions come later (see its
+   * stepper). Throws `bad_signal` naming the first sample that is not finite, before anything changes.
+   * Allocates nothing in the steady state. Optional: a family without it cannot run a live session.
+   */
+  observe?(input: Float32Array[], predictions?: Float32Array[]): void;
+  /** generate(out[0].length) into `out` (`[streams][n]`, written) without allocating: the live output. */
+  generateInto?(out: Float32Array[]): void;
+  /**
+   * Remembers the whole state (what pack() carries and what observe() buffers), replacing what an earlier
+   * save() remembered; restore() returns to it, as often as asked. Allocation-free after the first save().
+   */
+  save?(): void;
+  restore?(): void;
+}
+
+/** A stepper that can run live (every optional method of Stepper). */
+export type LiveStepper = Stepper & Required<Pick<Stepper, 'observe' | 'generateInto' | 'save' | 'restore'>>;
+
+/**
+ * Checks live input for `streams` streams, and `predictions` when given (one array per stream, at least as
+ * long); returns the samples per stream. Throws `bad_argument` for the wrong shape and `bad_signal` naming
+ * the first sample that is not finite.
+ */
+export function checkLiveInput(input: Float32Array[], streams: number, predictions?: Float32Array[]): number {
+  if (!Array.isArray(input) || input.length !== streams) throw new LabError('bad_argument', `Expected live input of ${streams} stream${streams === 1 ? '' : 's'}, but got ${Array.isArray(input) ? input.length : typeof input}`);
+  const n = input[0] instanceof Float32Array ? input[0].length : -1;
+  for (let b = 0; b < streams; b++) {
+    const x = input[b];
+    if (!(x instanceof Float32Array) || x.length !== n) throw new LabError('bad_argument', `Expected every stream of live input to be a Float32Array of ${n} samples (stream ${b} is not)`);
+    for (let t = 0; t < n; t++) if (!Number.isFinite(x[t])) throw new LabError('bad_signal', `Live input sample ${t} of stream ${b} is ${x[t]}, not a finite number`);
+  }
+  if (predictions) {
+    // Loops, not some(): a closure per call would be garbage per batch.
+    let ok = predictions.length === streams;
+    for (let b = 0; ok && b < streams; b++) ok = predictions[b] instanceof Float32Array && predictions[b].length >= n;
+    if (!ok) throw new LabError('bad_argument', `Expected ${streams} prediction arrays of at least ${n} samples`);
+  }
+  return n;
+}
+
+/** Checks an output buffer `[streams][n]` for generateInto(); returns n. */
+export function checkLiveOutput(out: Float32Array[], streams: number): number {
+  const n = Array.isArray(out) && out[0] instanceof Float32Array ? out[0].length : -1;
+  let ok = n >= 0 && out.length === streams;
+  for (let b = 0; ok && b < streams; b++) ok = out[b] instanceof Float32Array && out[b].length === n;
+  if (!ok) throw new LabError('bad_argument', `Expected an output of ${streams} Float32Arrays of equal length`);
+  return n;
 }
 
 /**

@@ -34,11 +34,20 @@ export interface LstmExports {
     nLayers: number, desc: number, gru: number, B: number, I: number, W: number, bias: number, V: number, invTemp: number, cut: number,
     inScale: number, inOffset: number, steps: number, rng: number, x: number, out: number, z: number, l: number,
   ): void;
+  cat_follow(
+    nLayers: number, desc: number, gru: number, B: number, I: number, W: number, bias: number, V: number, invTemp: number, cut: number,
+    truth: number, steps: number, rng: number, x: number, out: number, z: number, l: number,
+  ): void;
   spec_pack(nLayers: number, desc: number, gru: number, F: number, Fp: number, E: number, K: number, Ek: number, Wmu: number, Ws: number): number;
   spec_frame(
     nLayers: number, desc: number, gru: number, B: number, F: number, Fp: number, E: number, K: number, X: number, z: number,
     Ek: number, Eb: number, Wmu: number, bmu: number, Ws: number, bs: number, Wl: number, bl: number,
     temp: number, lsMin: number, lo: number, hi: number, gain: number, offset: number, magScale: number, rng: number, M: number, scratch: number,
+  ): void;
+  spec_draw(
+    nLayers: number, desc: number, gru: number, B: number, F: number, Fp: number, E: number, K: number,
+    Wmu: number, bmu: number, Ws: number, bs: number, Wl: number, bl: number,
+    temp: number, lsMin: number, lo: number, hi: number, gain: number, offset: number, magScale: number, rng: number, X: number, M: number, scratch: number,
   ): void;
   gru_forward(T: number, B: number, I: number, U: number, X: number, K: number, R: number, bias: number, H: number, A: number): void;
   gru_backward(

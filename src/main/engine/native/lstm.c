@@ -624,6 +624,51 @@ static int sampleLevel(int V, float *l, float invTemp, float cut, float lnCutBel
   return -1;
 }
 
+// Steps of a categorical sample RNN for B streams (cat_generate and cat_follow): each step the stack reads each
+// stream's input row x[b·I .. b·I+I) (its last I inputs, oldest first); when `out` is given, the logits of the top
+// layer's h (head W [U, V], bias [V]) give one level per stream, drawn as cat_generate says and written to
+// out[s·B + b]; then the row shifts left by one to take the next input: truth[s·B + b] when `truth` is given, else
+// the drawn level's input level·inScale + inOffset. l: scratch [V].
+static void catSteps(int nLayers, const int *desc, int gru, int B, int I, const float *W, const float *bias, int V, float invTemp, float cut,
+                     float inScale, float inOffset, const float *truth, int steps, unsigned int *rng, float *x, int *out, float *z, float *l) {
+  const int *top = desc + 7 * (nLayers - 1);
+  const int Utop = top[1];
+  const float *hTop = (const float *)top[5];
+  // Weights of log(weight) below this are under the cut whatever exp4's rounding; none when the cut is 0 or so
+  // small that exp4's clamp at e^-87 could keep them.
+  const float lnCutBelow = cut > 1e-30f ? logf_(cut) - 0.01f : -__builtin_inff();
+  const float *headStrips = 0;
+  int strips = 0;
+  if ((long long)steps * B >= PACK_MIN_ROWS && packedSize(nLayers, desc, gru, out ? V : 0) <= PACK_FLOATS) {
+    float *p = packStack(nLayers, desc, gru);
+    if (out) {
+      packStrips(V, Utop, W, V, 0, 0, 0, p);
+      headStrips = p;
+    }
+    strips = 1;
+  }
+  for (int s = 0; s < steps; s++) {
+    for (int b = 0; b < B; b++) {
+      float *xb = x + b * I;
+      if (strips) stripStackStep(nLayers, desc, gru, b, xb, z);
+      else cellStackStep(nLayers, desc, gru, b, xb, z);
+      int pick = 0;
+      if (out) {
+        if (headStrips) stripProduct(V, Utop, hTop + b * Utop, 0, 0, headStrips, bias, l);
+        else logitsRow(Utop, V, hTop + b * Utop, W, bias, l);
+        if (invTemp <= 0) {
+          for (int n = 1; n < V; n++) if (l[n] > l[pick]) pick = n;
+        } else {
+          pick = sampleLevel(V, l, invTemp, cut, lnCutBelow, rng + b);
+        }
+        out[s * B + b] = pick;
+      }
+      for (int k = 0; k + 1 < I; k++) xb[k] = xb[k + 1];
+      xb[I - 1] = truth ? truth[s * B + b] : (float)pick * inScale + inOffset;
+    }
+  }
+}
+
 // Free-running sampling from a categorical head, B streams: each step the stack reads each stream's input
 // row x[b·I .. b·I+I) (its last I inputs, oldest first), the logits of the top layer's h (head W [U, V],
 // bias [V]) are divided by the temperature (invTemp = 1/T; 0 picks the most likely level), one level is
@@ -633,39 +678,15 @@ static int sampleLevel(int V, float *l, float invTemp, float cut, float lnCutBel
 // l: scratch [V].
 void cat_generate(int nLayers, const int *desc, int gru, int B, int I, const float *W, const float *bias, int V, float invTemp, float cut,
                   float inScale, float inOffset, int steps, unsigned int *rng, float *x, int *out, float *z, float *l) {
-  const int *top = desc + 7 * (nLayers - 1);
-  const int Utop = top[1];
-  const float *hTop = (const float *)top[5];
-  // Weights of log(weight) below this are under the cut whatever exp4's rounding; none when the cut is 0 or so
-  // small that exp4's clamp at e^-87 could keep them.
-  const float lnCutBelow = cut > 1e-30f ? logf_(cut) - 0.01f : -__builtin_inff();
-  const float *headStrips = 0;
-  if ((long long)steps * B >= PACK_MIN_ROWS && packedSize(nLayers, desc, gru, V) <= PACK_FLOATS) {
-    float *p = packStack(nLayers, desc, gru);
-    packStrips(V, Utop, W, V, 0, 0, 0, p);
-    headStrips = p;
-  }
-  for (int s = 0; s < steps; s++) {
-    for (int b = 0; b < B; b++) {
-      float *xb = x + b * I;
-      if (headStrips) {
-        stripStackStep(nLayers, desc, gru, b, xb, z);
-        stripProduct(V, Utop, hTop + b * Utop, 0, 0, headStrips, bias, l);
-      } else {
-        cellStackStep(nLayers, desc, gru, b, xb, z);
-        logitsRow(Utop, V, hTop + b * Utop, W, bias, l);
-      }
-      int pick = 0;
-      if (invTemp <= 0) {
-        for (int n = 1; n < V; n++) if (l[n] > l[pick]) pick = n;
-      } else {
-        pick = sampleLevel(V, l, invTemp, cut, lnCutBelow, rng + b);
-      }
-      out[s * B + b] = pick;
-      for (int k = 0; k + 1 < I; k++) xb[k] = xb[k + 1];
-      xb[I - 1] = (float)pick * inScale + inOffset;
-    }
-  }
+  catSteps(nLayers, desc, gru, B, I, W, bias, V, invTemp, cut, inScale, inOffset, 0, steps, rng, x, out, z, l);
+}
+
+// Teacher forcing for live input, B streams: as cat_generate, but each row takes the true next input
+// truth[s·B + b] [steps, B] rather than the drawn level's; the draws (each step's one-step prediction, made
+// before the true input is seen) go to out[s·B + b], or are not made when out is 0 (the RNG does not advance).
+void cat_follow(int nLayers, const int *desc, int gru, int B, int I, const float *W, const float *bias, int V, float invTemp, float cut,
+                const float *truth, int steps, unsigned int *rng, float *x, int *out, float *z, float *l) {
+  catSteps(nLayers, desc, gru, B, I, W, bias, V, invTemp, cut, 0, 0, truth, steps, rng, x, out, z, l);
 }
 
 // ---- The spectral family's sampling step ----
@@ -711,6 +732,56 @@ int spec_pack(int nLayers, const int *desc, int gru, int F, int Fp, int E, int K
   return 1;
 }
 
+// Row b's draw from the head over its top-layer h (see spec_frame): the component, then every bin's feature,
+// written to x[0..F), and their magnitudes to m[0..F). headStrips: the head's strips after spec_pack, or 0.
+static void specDraw(int U, int F, int Fp, int K, const float *h, const float *headStrips, const float *Wmu, const float *bmu,
+                     const float *Ws, const float *bs, const float *Wl, const float *bl, float temp, float lsMin, float lo, float hi,
+                     float gain, float offset, float magScale, unsigned int *rng, float *x, float *m, float *mu, float *raw, float *l) {
+  // The component: the likeliest at temp 0, else drawn from softmax(logit / temp).
+  int pick = 0;
+  float lmax = -3.0e38f;
+  for (int k = 0; k < K; k++) {
+    float v = bl[k];
+    for (int u = 0; u < U; u++) v += h[u] * Wl[u * K + k];
+    l[k] = v;
+    if (v > lmax) { lmax = v; pick = k; }
+  }
+  if (temp > 0.0f && K > 1) {
+    float sum = 0.0f;
+    for (int k = 0; k < K; k++) sum += (l[k] = expf_((l[k] - lmax) / temp));
+    float u = uniform01(rng) * sum;
+    pick = K - 1;
+    for (int k = 0; k < K; k++) {
+      if (u < l[k]) { pick = k; break; }
+      u -= l[k];
+    }
+  }
+  if (headStrips) {
+    stripProduct(Fp, U, h, 0, 0, headStrips + 2 * pick * U * Fp, bmu + pick * Fp, mu);
+    stripProduct(Fp, U, h, 0, 0, headStrips + (2 * pick + 1) * U * Fp, bs + pick * Fp, raw);
+  } else {
+    for (int n = 0; n < Fp; n += 4) { st(mu + n, ld(bmu + pick * Fp + n)); st(raw + n, ld(bs + pick * Fp + n)); }
+    rowTimesWide(U, Fp, h, Wmu + pick * U * Fp, Fp, mu);
+    rowTimesWide(U, Fp, h, Ws + pick * U * Fp, Fp, raw);
+  }
+  // σ = exp(lsMin + softplus(t)) = e^lsMin·(1 + e^t), t = raw - lsMin: one exp, four bins at a time.
+  if (temp > 0.0f) {
+    const f4 sMin = splat(expf_(lsMin)), one = splat(1.0f), lm = splat(lsMin), tt = splat(temp);
+    for (int n = 0; n < Fp; n += 4) st(raw + n, wasm_f32x4_mul(tt, wasm_f32x4_mul(sMin, wasm_f32x4_add(one, exp4(wasm_f32x4_sub(ld(raw + n), lm))))));
+    for (int k = 0; k < F; k++) {
+      float v = mu[k] + raw[k] * gaussian(rng);
+      mu[k] = v < lo ? lo : v > hi ? hi : v;
+    }
+  } else {
+    for (int k = 0; k < F; k++) mu[k] = mu[k] < lo ? lo : mu[k] > hi ? hi : mu[k];
+  }
+  // The draws are the next input; their magnitudes exp(v·gain - offset)·magScale, four at a time (mu's
+  // padding past F is computed and not copied).
+  const f4 g = splat(gain), o = splat(offset), ms = splat(magScale);
+  for (int n = 0; n < Fp; n += 4) st(raw + n, wasm_f32x4_mul(ms, exp4(wasm_f32x4_sub(wasm_f32x4_mul(ld(mu + n), g), o))));
+  for (int k = 0; k < F; k++) { x[k] = mu[k]; m[k] = raw[k]; }
+}
+
 void spec_frame(int nLayers, const int *desc, int gru, int B, int F, int Fp, int E, int K, float *X, float *z,
                 const float *Ek, const float *Eb, const float *Wmu, const float *bmu, const float *Ws, const float *bs,
                 const float *Wl, const float *bl,
@@ -721,8 +792,7 @@ void spec_frame(int nLayers, const int *desc, int gru, int B, int F, int Fp, int
   const float *headStrips = specPacked ? packBuf + packedSize(nLayers, desc, gru, 0) : 0;
   float *mu = scratch, *raw = scratch + Fp, *e = scratch + 2 * Fp, *l = scratch + 2 * Fp + E;
   for (int b = 0; b < B; b++) {
-    float *x = X + b * F, *m = M + b * F;
-    const float *h = hTop + b * U;
+    float *x = X + b * F;
     if (headStrips) {
       stripProduct(E, F, x, 0, 0, headStrips + 2 * K * U * Fp, Eb, e);
       stripStackStep(nLayers, desc, gru, b, e, z);
@@ -731,48 +801,21 @@ void spec_frame(int nLayers, const int *desc, int gru, int B, int F, int Fp, int
       rowTimesWide(F, E, x, Ek, E, e);
       cellStackStep(nLayers, desc, gru, b, e, z);
     }
-    // The component: the likeliest at temp 0, else drawn from softmax(logit / temp).
-    int pick = 0;
-    float lmax = -3.0e38f;
-    for (int k = 0; k < K; k++) {
-      float v = bl[k];
-      for (int u = 0; u < U; u++) v += h[u] * Wl[u * K + k];
-      l[k] = v;
-      if (v > lmax) { lmax = v; pick = k; }
-    }
-    if (temp > 0.0f && K > 1) {
-      float sum = 0.0f;
-      for (int k = 0; k < K; k++) sum += (l[k] = expf_((l[k] - lmax) / temp));
-      float u = uniform01(rng + b) * sum;
-      pick = K - 1;
-      for (int k = 0; k < K; k++) {
-        if (u < l[k]) { pick = k; break; }
-        u -= l[k];
-      }
-    }
-    if (headStrips) {
-      stripProduct(Fp, U, h, 0, 0, headStrips + 2 * pick * U * Fp, bmu + pick * Fp, mu);
-      stripProduct(Fp, U, h, 0, 0, headStrips + (2 * pick + 1) * U * Fp, bs + pick * Fp, raw);
-    } else {
-      for (int n = 0; n < Fp; n += 4) { st(mu + n, ld(bmu + pick * Fp + n)); st(raw + n, ld(bs + pick * Fp + n)); }
-      rowTimesWide(U, Fp, h, Wmu + pick * U * Fp, Fp, mu);
-      rowTimesWide(U, Fp, h, Ws + pick * U * Fp, Fp, raw);
-    }
-    // σ = exp(lsMin + softplus(t)) = e^lsMin·(1 + e^t), t = raw - lsMin: one exp, four bins at a time.
-    if (temp > 0.0f) {
-      const f4 sMin = splat(expf_(lsMin)), one = splat(1.0f), lm = splat(lsMin), tt = splat(temp);
-      for (int n = 0; n < Fp; n += 4) st(raw + n, wasm_f32x4_mul(tt, wasm_f32x4_mul(sMin, wasm_f32x4_add(one, exp4(wasm_f32x4_sub(ld(raw + n), lm))))));
-      for (int k = 0; k < F; k++) {
-        float v = mu[k] + raw[k] * gaussian(rng + b);
-        mu[k] = v < lo ? lo : v > hi ? hi : v;
-      }
-    } else {
-      for (int k = 0; k < F; k++) mu[k] = mu[k] < lo ? lo : mu[k] > hi ? hi : mu[k];
-    }
-    // The draws are the next input; their magnitudes exp(v·gain - offset)·magScale, four at a time (mu's
-    // padding past F is computed and not copied).
-    const f4 g = splat(gain), o = splat(offset), ms = splat(magScale);
-    for (int n = 0; n < Fp; n += 4) st(raw + n, wasm_f32x4_mul(ms, exp4(wasm_f32x4_sub(wasm_f32x4_mul(ld(mu + n), g), o))));
-    for (int k = 0; k < F; k++) { x[k] = mu[k]; m[k] = raw[k]; }
+    specDraw(U, F, Fp, K, hTop + b * U, headStrips, Wmu, bmu, Ws, bs, Wl, bl, temp, lsMin, lo, hi, gain, offset, magScale, rng + b, x, M + b * F, mu, raw, l);
   }
+}
+
+// The draw of spec_frame without the step: each row's next frame from the stack's current top h (a step fed
+// elsewhere, e.g. stack_feed on a true frame), into X [B, F] and M [B, F]; the rows' inputs are not touched.
+// Live input's one-step predictions. Arguments as for spec_frame.
+void spec_draw(int nLayers, const int *desc, int gru, int B, int F, int Fp, int E, int K,
+               const float *Wmu, const float *bmu, const float *Ws, const float *bs, const float *Wl, const float *bl,
+               float temp, float lsMin, float lo, float hi, float gain, float offset, float magScale,
+               unsigned int *rng, float *X, float *M, float *scratch) {
+  const int U = desc[7 * (nLayers - 1) + 1];
+  const float *hTop = (const float *)desc[7 * (nLayers - 1) + 5];
+  const float *headStrips = specPacked ? packBuf + packedSize(nLayers, desc, gru, 0) : 0;
+  float *mu = scratch, *raw = scratch + Fp, *l = scratch + 2 * Fp + E;
+  for (int b = 0; b < B; b++)
+    specDraw(U, F, Fp, K, hTop + b * U, headStrips, Wmu, bmu, Ws, bs, Wl, bl, temp, lsMin, lo, hi, gain, offset, magScale, rng + b, X + b * F, M + b * F, mu, raw, l);
 }

@@ -3,6 +3,10 @@
 // state carries, beside the recurrent (c, h), each stream's RNG state, its next input and the
 // de-emphasis filter's last output, so a continuation from it equals one unbroken run exactly.
 //
+// Live input (observe) runs the same steps with each true sample's level as the next input (cat_follow), so
+// that observing samples after a prime leaves the state a prime of them all would: a generation after
+// either is the same, draw for draw.
+//
 // Packed layout (float32): [0] CATEGORICAL_STATE_MAGIC [1] version [2] streams [3] context, then per
 // stream rngHigh, rngLow (16-bit halves, exact in float32), the de-emphasis state and the next step's
 // `context` inputs; then the recurrent state in shared/packed-state.ts's format.
@@ -11,7 +15,7 @@ import { muLawEncode, muLawTable } from '../../../../shared/dsp/mulaw';
 import { LabError } from '../../../../shared/errors';
 import { packState, unpackState, zeroState, type RecurrentState } from '../../../../shared/packed-state';
 import { LstmKernel, type LoadedStack } from '../../fused-recurrent';
-import type { SamplingOptions, Stepper, StepperStart } from '../family';
+import { checkLiveInput, checkLiveOutput, type LiveStepper, type SamplingOptions, type StepperStart } from '../family';
 import { streamSeed } from '../stream-seed';
 import { levelInput } from './dataset';
 import type { CategoricalWeights } from './model';
@@ -43,7 +47,7 @@ export function categoricalStateStreams(p: Float32Array): number {
   return streams;
 }
 
-export class CategoricalStepper implements Stepper {
+export class CategoricalStepper implements LiveStepper {
   readonly streams: number;
   private readonly k = new LstmKernel();
   private readonly stack: LoadedStack;
@@ -55,7 +59,18 @@ export class CategoricalStepper implements Stepper {
   private readonly l: number;
   private readonly out: number;
   private readonly mark: number;
+  /** [SLICE, streams]: the true samples' next inputs observe() hands cat_follow. */
+  private readonly truth: number;
+  /**
+   * Each stream's last sample (network units): the de-emphasis filter's state when generating, the
+   * pre-emphasis's previous sample when observing. Kept unrounded (a prime's pre-emphasis reads it so);
+   * generation and pack() round it to float32.
+   */
   private readonly deEmphasis: Float64Array;
+  private readonly io: { scale: number; offset: number };
+  /** Views of lstm.wasm's memory, made again only if it grows (nothing allocates after construction). */
+  private views: { buffer: ArrayBufferLike; levels: Int32Array; truth: Float32Array; rng: Uint32Array; x: Float32Array } | null = null;
+  private saved: { state: Float32Array[]; x: Float32Array; rng: Uint32Array; deEmphasis: Float64Array } | null = null;
   private readonly decode: Float32Array;
   private readonly invTemp: number;
   private readonly cut: number;
@@ -78,6 +93,7 @@ export class CategoricalStepper implements Stepper {
     const I = context;
     const PER_STREAM = perStream(I);
     const io = levelInput(V);
+    this.io = io;
     let recurrent: RecurrentState;
     let extras: Float32Array;
     if ('state' in start) {
@@ -105,6 +121,7 @@ export class CategoricalStepper implements Stepper {
     this.z = k.alloc(4 * Math.max(...w.units));
     this.l = k.alloc(V);
     this.out = k.alloc(SLICE * B);
+    this.truth = k.alloc(SLICE * B);
     this.mark = k.alloc(0);
     this.deEmphasis = new Float64Array(B);
     this.decode = muLawTable(V);
@@ -133,7 +150,7 @@ export class CategoricalStepper implements Stepper {
         inputs[t * B + b] = muLawEncode(v - preEmphasis * prev, V) * io.scale + io.offset;
         prev = v;
       }
-      this.deEmphasis[b] = Math.fround(prev);
+      this.deEmphasis[b] = prev;
       rng[b] = streamSeed(seed, b);
     });
     // Step t reads the inputs of samples t-I+1 .. t (before the prime: its first), as in training.
@@ -155,9 +172,19 @@ export class CategoricalStepper implements Stepper {
   }
 
   generate(length: number, chunkSize = length, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[] {
+    const out = Array.from({ length: this.streams }, () => new Float32Array(length));
+    this.run(out, length, chunkSize, onChunk);
+    return out;
+  }
+
+  generateInto(out: Float32Array[]): void {
+    const n = checkLiveOutput(out, this.streams);
+    this.run(out, n, n);
+  }
+
+  private run(out: Float32Array[], length: number, chunkSize: number, onChunk?: (chunk: Float32Array[], from: number) => void): void {
     const B = this.streams;
-    const out = Array.from({ length: B }, () => new Float32Array(length));
-    const io = levelInput(this.w.levels);
+    const io = this.io;
     const { offset, scale } = this.normalisation;
     const a = this.preEmphasis;
     const slice = Math.max(1, Math.min(SLICE, chunkSize || SLICE));
@@ -168,9 +195,9 @@ export class CategoricalStepper implements Stepper {
         this.w.layers.length, this.stack.desc, this.w.cell === 'gru' ? 1 : 0, B, this.context, this.W, this.bias, this.w.levels, this.invTemp, this.cut,
         io.scale, io.offset, steps, this.rng, this.x, this.out, this.z, this.l,
       );
-      const levels = this.k.i32(this.out, steps * B);
+      const levels = this.view().levels;
       for (let b = 0; b < B; b++) {
-        let y = this.deEmphasis[b];
+        let y = Math.fround(this.deEmphasis[b]);
         const o = out[b];
         for (let s = 0; s < steps; s++) {
           y = Math.fround(this.decode[levels[s * B + b]] + a * y);
@@ -183,7 +210,93 @@ export class CategoricalStepper implements Stepper {
         delivered = from + steps;
       }
     }
-    return out;
+  }
+
+  observe(input: Float32Array[], predictions?: Float32Array[]): void {
+    const n = checkLiveInput(input, this.streams, predictions);
+    const B = this.streams;
+    const V = this.w.levels;
+    const io = this.io;
+    const { offset, scale } = this.normalisation;
+    const a = this.preEmphasis;
+    for (let from = 0; from < n; from += SLICE) {
+      const steps = Math.min(SLICE, n - from);
+      const { truth, levels } = this.view();
+      // Each sample's input as the prime computes it (pre-emphasised against the sample before, μ-law, scaled).
+      for (let b = 0; b < B; b++) {
+        const x = input[b];
+        let prev = this.deEmphasis[b];
+        for (let s = 0; s < steps; s++) {
+          const v = (x[from + s] - offset) / scale;
+          truth[s * B + b] = muLawEncode(v - a * prev, V) * io.scale + io.offset;
+          prev = v;
+        }
+      }
+      this.k.x.cat_follow(
+        this.w.layers.length, this.stack.desc, this.w.cell === 'gru' ? 1 : 0, B, this.context, this.W, this.bias, V, this.invTemp, this.cut,
+        this.truth, steps, this.rng, this.x, predictions ? this.out : 0, this.z, this.l,
+      );
+      for (let b = 0; b < B; b++) {
+        const x = input[b];
+        const p = predictions?.[b];
+        let prev = this.deEmphasis[b];
+        for (let s = 0; s < steps; s++) {
+          // The drawn level de-emphasised against the true sample before it.
+          if (p) p[from + s] = (this.decode[levels[s * B + b]] + a * prev) * scale + offset;
+          prev = (x[from + s] - offset) / scale;
+        }
+        this.deEmphasis[b] = prev;
+      }
+    }
+  }
+
+  save(): void {
+    const layers = this.stack.stateAt;
+    const saved = (this.saved ??= {
+      state: layers.flatMap((s) => (s.c ? [new Float32Array(s.n), new Float32Array(s.n)] : [new Float32Array(s.n)])),
+      x: new Float32Array(this.streams * this.context),
+      rng: new Uint32Array(this.streams),
+      deEmphasis: new Float64Array(this.streams),
+    });
+    let i = 0;
+    for (const s of layers) {
+      saved.state[i++].set(this.k.f32(s.h, s.n));
+      if (s.c) saved.state[i++].set(this.k.f32(s.c, s.n));
+    }
+    const v = this.view();
+    saved.x.set(v.x);
+    saved.rng.set(v.rng);
+    saved.deEmphasis.set(this.deEmphasis);
+  }
+
+  restore(): void {
+    const saved = this.saved;
+    if (!saved) throw new LabError('bad_argument', 'Nothing to restore: save() was never called');
+    let i = 0;
+    for (const s of this.stack.stateAt) {
+      this.k.f32(s.h, s.n).set(saved.state[i++]);
+      if (s.c) this.k.f32(s.c, s.n).set(saved.state[i++]);
+    }
+    const v = this.view();
+    v.x.set(saved.x);
+    v.rng.set(saved.rng);
+    this.deEmphasis.set(saved.deEmphasis);
+  }
+
+  /** The views of lstm.wasm's memory the loops read, made once (again only if the memory grew). */
+  private view(): NonNullable<CategoricalStepper['views']> {
+    const buffer = this.k.x.memory.buffer;
+    if (this.views?.buffer !== buffer) {
+      const B = this.streams;
+      this.views = {
+        buffer,
+        levels: new Int32Array(buffer, this.out, SLICE * B),
+        truth: new Float32Array(buffer, this.truth, SLICE * B),
+        rng: new Uint32Array(buffer, this.rng, B),
+        x: new Float32Array(buffer, this.x, B * this.context),
+      };
+    }
+    return this.views;
   }
 
   pack(): Float32Array {

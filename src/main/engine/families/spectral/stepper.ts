@@ -10,18 +10,30 @@
 // own magnitudes and measured frequencies to set the phase vocoder's phases and tail; the first
 // generated samples that fall before the prime's end are dropped, so sample 0 follows the prime's last.
 //
+// Live input (observe): samples go into a ring holding the last frame's worth; each time they complete a
+// frame (on a prime's grid of frames), the net steps on the frame before (as a prime feeds it), the new
+// frame's features become the next input and the frame is resynthesised from its own magnitudes and
+// measured frequencies, so that generating after observe() continues as generating after a prime of
+// everything observed does, draw for draw. Its one-step predictions are frame-rate: at each completed
+// frame the net's draw for that frame is resynthesised by a second phase vocoder and played out over the
+// next hop, so a prediction sounds about a frame (frameSize samples) after the input it predicts. After
+// generating, generated samples not yet delivered give their place in time to the input, and the first
+// frame the input completes re-anchors the vocoder's phases on its measured ones (the frames before were
+// drawn, not measured); so does a stepper restored from a packed state, which does not carry the ring.
+//
 // Packed layout (float32): [0] SPECTRAL_STATE_MAGIC [1] version [2] streams [3] bins [4] frameSize
 // [5] hop [6] samples still to drop [7] samples pending [8] the loudest feature a draw may reach; then per stream rngHigh, rngLow (16-bit
 // halves), `hop` pending samples, the next step's `bins` inputs and the phase vocoder's packed state;
 // then the recurrent state in shared/packed-state.ts's format.
 import type { Normalisation } from '../../../../shared/contract';
+import FFT from 'fft.js';
 import { createPhaseVocoderState, packPhaseVocoderState, resynthesize, unpackPhaseVocoderState, type PhaseVocoderState } from '../../../../shared/dsp/phase-vocoder';
 import { FEATURE_CEILING, FEATURE_FLOOR, LOG_OFFSET, LOG_SCALE, magnitudeFeature, peakDeviations } from '../../../../shared/dsp/spectral-features';
-import { frequencyDeviations, magnitudes, stft } from '../../../../shared/dsp/stft';
+import { binAdvance, frequencyDeviations, magnitudes, principalArgument, sharedHannWindow, stft } from '../../../../shared/dsp/stft';
 import { LabError } from '../../../../shared/errors';
 import { packState, unpackState, zeroState, type RecurrentState } from '../../../../shared/packed-state';
 import { LstmKernel, type LoadedStack } from '../../fused-recurrent';
-import type { SamplingOptions, Stepper, StepperStart } from '../family';
+import { checkLiveInput, checkLiveOutput, type LiveStepper, type SamplingOptions, type StepperStart } from '../family';
 import { streamSeed } from '../stream-seed';
 import type { SpectralWeights } from './model';
 import { SIGMA_MIN } from './objective';
@@ -72,7 +84,69 @@ export interface SpectralShape {
   hop: number;
 }
 
-export class SpectralStepper implements Stepper {
+/** What observe() keeps between calls, beside what pack() carries; made with the stepper. */
+interface LiveAnalysis {
+  /** Per stream, the last frameSize samples (network units), a ring whose oldest sample is at `at`. */
+  recent: Float32Array[];
+  at: number;
+  /** Per stream, each bin's phase in the newest analysed frame (frequencyDeviations()'s `previous`). */
+  phase: Float64Array[];
+  /** The next analysed frame re-anchors the phase vocoder on its measured phases. */
+  resync: boolean;
+  /** The loudest feature fed so far (the ceiling is CEILING_MARGIN above it). */
+  loudest: number;
+  fft: FFT;
+  fftIn: Float64Array;
+  fftOut: number[];
+  /** One analysed frame's magnitudes and frequency deviations. */
+  magnitude: Float32Array;
+  deviation: Float32Array;
+  /** The resynthesis of an observed frame: not heard, but resynthesize() writes it. */
+  discard: Float32Array;
+  /** lstm.wasm: the embedded input of one step [streams, embedding]; a predicted frame's draws and magnitudes [streams, bins]. */
+  embedded: number;
+  drawn: number;
+  drawnMagnitude: number;
+}
+
+/** Predictions waiting to be heard: per stream a FIFO of resynthesised predicted frames. */
+interface LivePredictions {
+  pv: PhaseVocoderState[];
+  fifo: Float32Array[];
+  read: number;
+  count: number;
+  /** One predicted frame's resynthesis, and its peaks for resynthesize(). */
+  hop: Float32Array;
+  options: { peaks: { at: Int32Array; count: number } };
+}
+
+/** Per-stream rows of the stepper's arrays in lstm.wasm's memory. */
+interface StepperViews {
+  buffer: ArrayBufferLike;
+  /** Each stream's next input [bins]. */
+  xRow: Float32Array[];
+  /** Each stream's generated frame's magnitudes [bins]. */
+  magnitude: Float32Array[];
+  /** Each stream's embedded input [embedding], fed by observe(). */
+  embedded: Float32Array[];
+  /** Each stream's predicted frame [bins] and its magnitudes. */
+  drawn: Float32Array[];
+  drawnMagnitude: Float32Array[];
+}
+
+/** resynthesize()'s options for an analysed frame: it finds the peaks itself, as a prime's resynthesis does. */
+const MEASURED: Readonly<Record<string, never>> = {};
+
+/** What save() copies. */
+interface SavedState {
+  arrays: Float32Array[];
+  wasm: Float32Array[];
+  rng: Uint32Array;
+  phase: Float64Array[];
+  scalars: number[];
+}
+
+export class SpectralStepper implements LiveStepper {
   readonly streams: number;
   private readonly k = new LstmKernel();
   private readonly stack: LoadedStack;
@@ -98,6 +172,12 @@ export class SpectralStepper implements Stepper {
   // Per-frame scratch, reused.
   private readonly deviation: Float32Array;
   private readonly peaks: Int32Array;
+  private readonly live: LiveAnalysis;
+  private predictions: LivePredictions | null = null;
+  private saved: SavedState | null = null;
+  /** resynthesize()'s options for a drawn frame: its peaks, found by peakDeviations(). */
+  private readonly drawnPeaks: { peaks: { at: Int32Array; count: number } };
+  private views: StepperViews | null = null;
 
   constructor(
     private readonly w: SpectralWeights,
@@ -117,6 +197,7 @@ export class SpectralStepper implements Stepper {
     this.scale = normalisation.scale;
     this.deviation = new Float32Array(F);
     this.peaks = new Int32Array(F);
+    this.drawnPeaks = { peaks: { at: this.peaks, count: 0 } };
     const PER = perStream(F, N, hop);
     let recurrent: RecurrentState;
     let extras: Float32Array | null = null;
@@ -152,6 +233,23 @@ export class SpectralStepper implements Stepper {
     this.magnitudes = k.alloc(B * F);
     this.scratch = k.alloc(2 * this.head.Fp + w.embedding + w.mixtures);
     this.pendingSamples = Array.from({ length: B }, () => new Float32Array(hop));
+    const fft = new FFT(N);
+    this.live = {
+      recent: Array.from({ length: B }, () => new Float32Array(N)),
+      at: 0,
+      phase: Array.from({ length: B }, () => new Float64Array(F)),
+      resync: true,
+      loudest: this.ceiling - CEILING_MARGIN,
+      fft,
+      fftIn: new Float64Array(N),
+      fftOut: fft.createComplexArray() as number[],
+      magnitude: new Float32Array(F),
+      deviation: new Float32Array(F),
+      discard: new Float32Array(hop),
+      embedded: k.alloc(B * w.embedding),
+      drawn: k.alloc(B * F),
+      drawnMagnitude: k.alloc(B * F),
+    };
     if (extras) {
       const x = k.f32(this.x, B * F);
       this.pv = [];
@@ -229,6 +327,10 @@ export class SpectralStepper implements Stepper {
       const spec = stft(v, { frameSize: N, hop });
       const m = magnitudes(spec).subarray(0, P * F);
       for (let t = 0; t < P; t++) for (let j = 0; j < F; j++) inputs[(t * B + b) * F + j] = magnitudeFeature(m[t * F + j], N);
+      // What observe() continues from: the prime's last N samples (the next frame, P, starts after n - N)
+      // and the phases of its last frame.
+      this.live.recent[b].set(v.subarray(n - N));
+      for (let j = 0; j < F; j++) this.live.phase[b][j] = Math.atan2(spec.im[(P - 1) * F + j], spec.re[(P - 1) * F + j]);
       const pv = createPhaseVocoderState({ frameSize: N, analysisHop: hop });
       resynthesize(pv, m, frequencyDeviations(spec).subarray(0, P * F));
       this.rng[b] = streamSeed(seed, b);
@@ -256,6 +358,8 @@ export class SpectralStepper implements Stepper {
     let loudest = FEATURE_FLOOR;
     for (const v of inputs) loudest = Math.max(loudest, v);
     this.ceiling = Math.fround(Math.min(FEATURE_CEILING, loudest + CEILING_MARGIN));
+    this.live.loudest = loudest;
+    this.live.resync = false;
     // Frames 0 .. P-1 have given out samples [0, P·hop - N/2); the continuation starts at n.
     this.skip = n + N / 2 - P * hop;
     return pvs;
@@ -275,26 +379,36 @@ export class SpectralStepper implements Stepper {
       this.temperature, Math.log(SIGMA_MIN), FEATURE_FLOOR, this.ceiling, LOG_SCALE, LOG_OFFSET, N / 4,
       this.rngAt, this.magnitudes, this.scratch,
     );
-    const magnitudes = k.f32(this.magnitudes, B * F);
-    const features = k.f32(this.x, B * F);
+    const v = this.view();
+    const o = this.drawnPeaks;
     for (let b = 0; b < B; b++) {
-      const magnitude = magnitudes.subarray(b * F, (b + 1) * F);
-      const count = peakDeviations(magnitude, F, this.deviation, this.peaks, features.subarray(b * F, (b + 1) * F));
-      resynthesize(this.pv[b], magnitude, this.deviation, { peaks: { at: this.peaks, count } }, this.pendingSamples[b]);
+      o.peaks.count = peakDeviations(v.magnitude[b], F, this.deviation, this.peaks, v.xRow[b]);
+      resynthesize(this.pv[b], v.magnitude[b], this.deviation, o, this.pendingSamples[b]);
     }
     this.pending = this.hop;
   }
 
   generate(length: number, chunkSize = length, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[] {
+    const out = Array.from({ length: this.streams }, () => new Float32Array(length));
+    this.run(out, length, chunkSize, onChunk);
+    return out;
+  }
+
+  generateInto(out: Float32Array[]): void {
+    const n = checkLiveOutput(out, this.streams);
+    this.run(out, n, n);
+  }
+
+  private run(out: Float32Array[], length: number, chunkSize: number, onChunk?: (chunk: Float32Array[], from: number) => void): void {
     const B = this.streams;
-    const out = Array.from({ length: B }, () => new Float32Array(length));
     const { offset } = this.normalisation;
-    const hop = this.hop;
+    const { hop, frameSize: N, live } = this;
     let made = 0;
     let delivered = 0;
     while (made < length) {
       if (this.pending === 0) {
         this.step();
+        live.resync = true; // the frames ahead are drawn: input that follows re-anchors the phases
         const drop = Math.min(this.skip, this.pending);
         this.skip -= drop;
         this.pending -= drop;
@@ -304,8 +418,15 @@ export class SpectralStepper implements Stepper {
       for (let b = 0; b < B; b++) {
         const src = this.pendingSamples[b];
         const o = out[b];
-        for (let i = 0; i < take; i++) o[made + i] = src[hop - this.pending + i] * this.scale + offset;
+        const recent = live.recent[b];
+        for (let i = 0, r = live.at; i < take; i++) {
+          const v = src[hop - this.pending + i];
+          o[made + i] = v * this.scale + offset;
+          recent[r] = v; // the timeline observe() analyses goes on with what was heard
+          r = r + 1 === N ? 0 : r + 1;
+        }
       }
+      live.at = (live.at + take) % N;
       this.pending -= take;
       made += take;
       if (onChunk && (made - delivered >= chunkSize || made === length)) {
@@ -313,7 +434,208 @@ export class SpectralStepper implements Stepper {
         delivered = made;
       }
     }
-    return out;
+  }
+
+  observe(input: Float32Array[], predictions?: Float32Array[]): void {
+    const n = checkLiveInput(input, this.streams, predictions);
+    const B = this.streams;
+    const { offset } = this.normalisation;
+    const { frameSize: N, live } = this;
+    const p = predictions ? this.predictionBuffers() : null;
+    if (this.predictions && !p) this.predictions.count = 0; // predictions not asked for are dropped, not heard late
+    for (let t = 0; t < n; t++) {
+      for (let b = 0; b < B; b++) live.recent[b][live.at] = (input[b][t] - offset) / this.scale;
+      live.at = live.at + 1 === N ? 0 : live.at + 1;
+      // The sample takes the place of a generated one not yet delivered, else it is one more the next frame
+      // made would have to drop: skip - pending counts the samples since the next frame's first, and it
+      // reaches N when the samples complete a frame.
+      if (this.pending > 0) this.pending--;
+      else if (++this.skip >= N) this.observeFrame(p);
+      if (p && predictions) {
+        const has = p.count > 0;
+        for (let b = 0; b < B; b++) predictions[b][t] = has ? p.fifo[b][p.read] * this.scale + offset : 0;
+        if (has) {
+          p.read = p.read + 1 === p.fifo[0].length ? 0 : p.read + 1;
+          p.count--;
+        }
+      }
+    }
+  }
+
+  /**
+   * The input completed a frame: the net steps on the frame before (a prime's feed: its embedding in
+   * float64 sums rounded per term, then stack_feed), predictions draw this frame from it, and the new frame
+   * is analysed into the next input and resynthesised from its measured phases.
+   */
+  private observeFrame(p: LivePredictions | null): void {
+    const { bins: F, hop, streams: B, k, w, live } = this;
+    const E = w.embedding;
+    const { embedKernel: Ek, embedBias: Eb } = w;
+    const gru = w.cell === 'gru' ? 1 : 0;
+    const v = this.view();
+    for (let b = 0; b < B; b++) {
+      const row = v.embedded[b];
+      const x = v.xRow[b];
+      row.set(Eb);
+      for (let j = 0; j < F; j++) {
+        const xj = x[j];
+        for (let c = 0; c < E; c++) row[c] += xj * Ek[j * E + c];
+      }
+    }
+    k.x.stack_feed(w.layers.length, this.stack.desc, gru, B, E, live.embedded, 1, this.z);
+    if (B >= 16) this.packed = false; // stack_feed packed its strips over spec_pack's
+    if (p) this.predict(p);
+    for (let b = 0; b < B; b++) {
+      this.analyse(b, v.xRow[b]);
+      resynthesize(this.pv[b], live.magnitude, live.deviation, MEASURED, live.discard);
+    }
+    live.resync = false;
+    this.ceiling = Math.fround(Math.min(FEATURE_CEILING, live.loudest + CEILING_MARGIN));
+    this.skip -= hop;
+  }
+
+  /**
+   * Stream b's newest frame (the ring's N samples) as stft() analyses it: its features into the next
+   * input, its magnitudes, and its frequency deviations against the frame before; on a resync frame, no
+   * deviation, and the vocoder's phases set so that this frame is resynthesised with its measured phases.
+   */
+  private analyse(b: number, next: Float32Array): void {
+    const { bins: F, frameSize: N, hop, live } = this;
+    const { fftIn, fftOut, magnitude, deviation } = live;
+    const recent = live.recent[b];
+    const phase = live.phase[b];
+    const window = sharedHannWindow(N);
+    for (let n = 0, i = live.at; n < N; n++, i = i + 1 === N ? 0 : i + 1) fftIn[n] = recent[i] * window[n];
+    live.fft.realTransform(fftOut, fftIn as unknown as number[]);
+    const toBins = N / (2 * Math.PI * hop);
+    const pv = this.pv[b];
+    for (let j = 0; j < F; j++) {
+      // Rounded to float32 where stft() and magnitudes() store them, so that the numbers are a prime's. (Not
+      // Math.hypot, which allocates on every call: re² and im² of float32 values are exact in float64, and the
+      // square root then rounds to the same float32 but in the rarest ties.)
+      const re = Math.fround(fftOut[2 * j]);
+      const im = Math.fround(fftOut[2 * j + 1]);
+      magnitude[j] = Math.sqrt(re * re + im * im);
+      const feature = Math.fround(magnitudeFeature(magnitude[j], N));
+      next[j] = feature;
+      if (feature > live.loudest) live.loudest = feature;
+      const ph = Math.atan2(im, re);
+      if (live.resync) {
+        deviation[j] = 0;
+        pv.analysisPhase[j] = pv.synthesisPhase[j] = ph - binAdvance(j, hop, N);
+      } else {
+        deviation[j] = principalArgument(ph - phase[j] - binAdvance(j, hop, N)) * toBins;
+      }
+      phase[j] = ph;
+    }
+  }
+
+  /** The net's draw of the frame just completed, resynthesised into the predictions' FIFO. */
+  private predict(p: LivePredictions): void {
+    const { bins: F, streams: B, k, w, head, live } = this;
+    const gru = w.cell === 'gru' ? 1 : 0;
+    if (!this.packed) {
+      k.x.spec_pack(w.layers.length, this.stack.desc, gru, F, head.Fp, w.embedding, w.mixtures, head.Ek, head.Wmu, head.Ws);
+      this.packed = true;
+    }
+    k.x.spec_draw(
+      w.layers.length, this.stack.desc, gru, B, F, head.Fp, w.embedding, w.mixtures, head.Wmu, head.bmu, head.Ws, head.bs, head.Wl, head.bl,
+      this.temperature, Math.log(SIGMA_MIN), FEATURE_FLOOR, this.ceiling, LOG_SCALE, LOG_OFFSET, this.frameSize / 4,
+      this.rngAt, live.drawn, live.drawnMagnitude, this.scratch,
+    );
+    const v = this.view();
+    const cap = p.fifo[0].length;
+    for (let b = 0; b < B; b++) {
+      const magnitude = v.drawnMagnitude[b];
+      p.options.peaks.count = peakDeviations(magnitude, F, this.deviation, p.options.peaks.at, v.drawn[b]);
+      resynthesize(p.pv[b], magnitude, this.deviation, p.options, p.hop);
+      for (let i = 0, at = (p.read + p.count) % cap; i < p.hop.length; i++, at = at + 1 === cap ? 0 : at + 1) p.fifo[b][at] = p.hop[i];
+    }
+    const over = Math.max(0, p.count + p.hop.length - cap); // never in step; then the oldest go
+    p.read = (p.read + over) % cap;
+    p.count += p.hop.length - over;
+  }
+
+  /** The predictions' vocoders and FIFO, made on the first observe() that asks for predictions. */
+  private predictionBuffers(): LivePredictions {
+    const { frameSize: N, hop, bins: F, streams: B } = this;
+    if (!this.predictions) {
+      const pv = Array.from({ length: B }, () => {
+        const s = createPhaseVocoderState({ frameSize: N, analysisHop: hop });
+        s.frames = Math.ceil(N / hop); // as in the steady state: each frame gives a whole hop
+        return s;
+      });
+      this.predictions = { pv, fifo: Array.from({ length: B }, () => new Float32Array(2 * hop)), read: 0, count: 0, hop: new Float32Array(hop), options: { peaks: { at: new Int32Array(F), count: 0 } } };
+    }
+    return this.predictions;
+  }
+
+  /** The rows of lstm.wasm's memory the frame loops read, made once (again only if the memory grew). */
+  private view(): StepperViews {
+    const buffer = this.k.x.memory.buffer;
+    if (this.views?.buffer !== buffer) {
+      const { bins: F, streams: B, live } = this;
+      const E = this.w.embedding;
+      const rows = (at: number, n: number) => Array.from({ length: B }, (_, b) => new Float32Array(buffer, at + 4 * b * n, n));
+      this.views = {
+        buffer,
+        xRow: rows(this.x, F),
+        magnitude: rows(this.magnitudes, F),
+        embedded: rows(live.embedded, E),
+        drawn: rows(live.drawn, F),
+        drawnMagnitude: rows(live.drawnMagnitude, F),
+      };
+    }
+    return this.views;
+  }
+
+  save(): void {
+    const s = (this.saved ??= this.emptySaved());
+    this.copyState(s, true);
+  }
+
+  restore(): void {
+    if (!this.saved) throw new LabError('bad_argument', 'Nothing to restore: save() was never called');
+    this.copyState(this.saved, false);
+  }
+
+  private emptySaved(): SavedState {
+    const wasm = this.wasmState();
+    return {
+      arrays: this.stateArrays().map((a) => new Float32Array(a.length)),
+      wasm: wasm.map((a) => new Float32Array(a.length)),
+      rng: new Uint32Array(this.streams),
+      phase: this.live.phase.map((a) => new Float64Array(a.length)),
+      scalars: [],
+    };
+  }
+
+  /** The JavaScript arrays of the state: the vocoders', the pending samples, the ring. */
+  private stateArrays(): Float32Array[] {
+    return [...this.pv.flatMap((pv) => [pv.analysisPhase, pv.synthesisPhase, pv.tail]), ...this.pendingSamples, ...this.live.recent];
+  }
+
+  /** Views of the state in lstm.wasm: every layer's h (and c), the next input. */
+  private wasmState(): Float32Array[] {
+    const views = this.stack.stateAt.flatMap((s) => (s.c ? [this.k.f32(s.h, s.n), this.k.f32(s.c, s.n)] : [this.k.f32(s.h, s.n)]));
+    return [...views, this.k.f32(this.x, this.streams * this.bins)];
+  }
+
+  private copyState(s: SavedState, save: boolean): void {
+    const pairs: [Float32Array | Float64Array | Uint32Array, Float32Array | Float64Array | Uint32Array][] = [
+      ...this.stateArrays().map((a, i): [Float32Array, Float32Array] => [a, s.arrays[i]]),
+      ...this.wasmState().map((a, i): [Float32Array, Float32Array] => [a, s.wasm[i]]),
+      ...this.live.phase.map((a, i): [Float64Array, Float64Array] => [a, s.phase[i]]),
+      [this.rng, s.rng],
+    ];
+    for (const [mine, kept] of pairs) (save ? kept : mine).set(save ? (mine as never) : (kept as never));
+    const { live } = this;
+    if (save) s.scalars = [this.pending, this.skip, this.ceiling, live.at, live.loudest, live.resync ? 1 : 0, ...this.pv.map((pv) => pv.frames)];
+    else {
+      [this.pending, this.skip, this.ceiling, live.at, live.loudest] = s.scalars;
+      live.resync = s.scalars[5] === 1;
+      this.pv.forEach((pv, b) => (pv.frames = s.scalars[6 + b]));
+    }
   }
 
   pack(): Float32Array {
