@@ -18,6 +18,7 @@ import type { RunHistory } from './features/models/runs';
 import { loadSession, saveSession, type PresetSettings, type Session } from './features/session';
 import { SignalPanel, type SignalChoice, type SignalPreview } from './features/signals/SignalPanel';
 import { RecordingsPanel } from './features/recordings/RecordingsPanel';
+import { LivePanel } from './features/live/LivePanel';
 import { TakeUpload } from './features/recordings/take';
 import { TrainingPanel } from './features/training/TrainingPanel';
 import { formFromSettings, type TrainForm } from './features/training/train-form';
@@ -499,6 +500,16 @@ export function App({ client }: { client: LabClient }) {
             playback={gen.playback}
             onExport={exportWav}
             onWaveformReady={(d) => emitAppEvent('signal-shown', { label: 'generated', duration: d })}
+          />
+          <LivePanel
+            client={client}
+            models={models}
+            unavailable={unavailable}
+            onError={showError}
+            onStart={() => {
+              gen.stopPlayback();
+              stop();
+            }}
           />
           <ModelsPanel
             models={models}

@@ -22,7 +22,9 @@ export type AppEventType =
   | 'recordings-listed' // detail: { names }: the recordings library was refreshed
   | 'recording-chosen' // detail: { name }: a library recording is the signal
   | 'recording-imported' // detail: { name, samples, sampleRate }: a file is in the library
-  | 'recording-downloaded'; // detail: { name, bytes }: a recording was saved as WAV
+  | 'recording-downloaded' // detail: { name, bytes }: a recording was saved as WAV
+  | 'live-started' // detail: { model, mode, sampleRate, family }: the microphone runs through a model
+  | 'live-stopped'; // detail: { batches, underruns, dropped, medianMs, p95Ms, maxMs }: live mode ended
 
 export interface AppEvent {
   type: AppEventType;

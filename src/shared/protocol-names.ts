@@ -21,6 +21,9 @@ export const COMMAND_NAMES = [
   'recordings.rename',
   'recordings.delete',
   'recordings.import',
+  'live.start',
+  'live.push',
+  'live.stop',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 

@@ -10,6 +10,10 @@ export { COMMAND_NAMES, isCommandName, isEventName, type CommandName, type Event
 
 export const PROTOCOL_VERSION = 1;
 
+/** How a model runs on live input (see live.start). */
+export const LIVE_MODES = ['follow', 'call-response'] as const;
+export type LiveModeName = (typeof LIVE_MODES)[number];
+
 const f32 = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
 const u8 = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
 /** Recording names are file names: letters, digits, spaces and . - _ ( ), at most 120 (recordings.ts checks the rest). */
@@ -78,6 +82,21 @@ export const commandArgs = {
   'recordings.delete': z.object({ name: recordingNameSchema }),
   /** An audio file's bytes (WAV, FLAC, MP3, Ogg Vorbis), stored as a recording named after `fileName`. */
   'recordings.import': z.object({ fileName: z.string().min(1).max(300), bytes: u8 }),
+  /**
+   * Runs a model on live input: each live.push batch in, a batch of the same length out. `follow`: its
+   * one-step predictions of the input; `call-response`: silence while the input plays, a continuation
+   * once it has been quiet for a moment. `sampleRate` is the capture's: it must be the model's.
+   */
+  'live.start': z.object({
+    name: modelNameSchema,
+    mode: z.enum(LIVE_MODES),
+    sampleRate: z.number().int().min(1000).max(384_000),
+    batchSize: z.number().int().min(16).max(16_384).default(128),
+    temperature: z.number().min(0).max(100).optional(),
+    seed: z.number().int().optional(),
+  }),
+  'live.push': z.object({ liveId: z.string().max(100), seq: z.number().int().min(0), samples: f32 }),
+  'live.stop': z.object({ liveId: z.string().max(100) }),
 } as const;
 
 export type CommandArgs<C extends CommandName> = z.input<(typeof commandArgs)[C]>;
@@ -185,6 +204,10 @@ export const commandResults = {
   'recordings.rename': z.object({ recording: recordingSummarySchema }),
   'recordings.delete': z.object({ deleted: z.boolean() }),
   'recordings.import': z.object({ recording: recordingSummarySchema }),
+  'live.start': z.object({ liveId: z.string(), sampleRate: z.number(), batchSize: z.number().int(), family: z.string() }),
+  /** The answer to batch `seq`, what the model is doing, and how long it took (ms). */
+  'live.push': z.object({ seq: z.number().int(), samples: f32, state: z.enum(['listening', 'responding']), computeMs: z.number(), levelDbfs: z.number() }),
+  'live.stop': z.object({ batches: z.number().int(), responses: z.number().int(), meanComputeMs: z.number(), maxComputeMs: z.number() }),
 } as const;
 export type CommandResult<C extends CommandName> = z.output<(typeof commandResults)[C]>;
 

@@ -21,6 +21,7 @@ import { spectralFamily } from '../../src/main/engine/families/spectral';
 import { readSpectralWeights } from '../../src/main/engine/families/spectral/model';
 import { SpectralStepper } from '../../src/main/engine/families/spectral/stepper';
 import { LiveSession, openLiveSession } from '../../src/main/engine/live';
+import { LabService } from '../../src/main/engine/service';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, nowIso, saveModelFolder, type StoredSpec } from '../../src/main/engine/store';
 import { Trainer } from '../../src/main/engine/trainer';
 import { numTensors, releaseOptimizer, useBackend } from './helpers';
@@ -314,5 +315,45 @@ describe('live sessions from a model folder', () => {
     await expect(openLiveSession({ dir, mode: 'echo' as never })).rejects.toThrow(/mode 'follow' or 'call-response'/);
     const plain: Stepper = { streams: 1, generate: (n) => [new Float32Array(n)], pack: () => new Float32Array(0) };
     expect(() => new LiveSession(plain, { mode: 'follow', family: 'sketch', sampleRate: RATE })).toThrow(expect.objectContaining({ code: 'bad_argument', message: expect.stringMatching(/A sketch model cannot run live/) }));
+  });
+});
+
+describe('live mode through the engine\'s commands', () => {
+  let root: string;
+  beforeAll(async () => {
+    await useBackend();
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'seqlab-live-svc-'));
+    const s = catSpec();
+    const model = categoricalFamily.build(s, 1);
+    await saveModelFolder(path.join(root, 'models', 'cat'), { model, spec: storedSpec(s, { offset: 0, scale: 1 }), optimizerWeights: null, log: [] });
+    model.dispose();
+  });
+  afterAll(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('starts at the model\'s rate only, answers each batch in order with one of the same length, and stops with its figures', async () => {
+    const service = new LabService({ modelsDir: path.join(root, 'models'), backend: 'wasm', emit: () => {} });
+    await expect(service.handle('live.start', { name: 'cat', mode: 'follow', sampleRate: 48_000 })).rejects.toMatchObject({
+      code: 'bad_argument',
+      message: `"cat" runs at ${RATE} Hz, but the live input is at 48000 Hz; capture at the model's rate`,
+    });
+    await expect(service.handle('live.start', { name: 'nope', mode: 'follow', sampleRate: RATE })).rejects.toMatchObject({ code: 'not_found' });
+    const before = numTensors();
+    const { liveId, batchSize, family } = await service.handle('live.start', { name: 'cat', mode: 'follow', sampleRate: RATE, seed: 3 });
+    expect({ batchSize, family }).toEqual({ batchSize: 128, family: 'categorical' });
+    const a = await service.handle('live.push', { liveId, seq: 0, samples: tone(128) });
+    expect(a).toMatchObject({ seq: 0, state: 'listening' });
+    expect(a.samples).toHaveLength(128);
+    const b = await service.handle('live.push', { liveId, seq: 1, samples: tone(128) });
+    expect(b.samples).not.toBe(a.samples); // each answer is its own array, not the session's reused buffer
+    await expect(service.handle('live.push', { liveId, seq: 1, samples: tone(128) })).rejects.toMatchObject({ code: 'bad_argument', message: 'Live batch 1 arrived after batch 1' });
+    await expect(service.handle('live.push', { liveId, seq: 2, samples: tone(64) })).rejects.toMatchObject({ code: 'bad_argument' });
+    await expect(service.handle('live.push', { liveId, seq: 3, samples: Float32Array.of(...tone(127), NaN) })).rejects.toMatchObject({ code: 'bad_signal', message: expect.stringMatching(/sample 127/) });
+    const stopped = await service.handle('live.stop', { liveId });
+    expect(stopped).toMatchObject({ batches: 2, responses: 0 });
+    expect(stopped.maxComputeMs).toBeGreaterThan(0);
+    expect(numTensors()).toBe(before);
+    await expect(service.handle('live.push', { liveId, seq: 4, samples: tone(128) })).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/No live session/) });
   });
 });

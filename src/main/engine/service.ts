@@ -14,6 +14,12 @@ import { initBackend } from './backend';
 import { generateFromFolder, loadSignal, train } from './engine';
 import { isModelFolder, parseTrainingLog, readStoredSpec, recoverModelsDir, writeFileAtomic, type StoredSpec } from './store';
 import { RecordingsLibrary } from './recordings';
+import { openLiveSession, type LiveSession } from './live';
+
+/** A live session nobody has pushed to for this long is closed (its page went away). */
+export const LIVE_IDLE_MS = 15_000;
+/** Live sessions one engine runs at once. */
+const MAX_LIVE_SESSIONS = 4;
 
 export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -79,6 +85,7 @@ export class LabService {
   private training: TrainingSlot | null = null;
   private runs = 0;
   readonly recordings: RecordingsLibrary;
+  private readonly live = new Map<string, { session: LiveSession; timer: ReturnType<typeof setTimeout> | null; nextSeq: number }>();
 
   constructor(private readonly o: LabServiceOptions) {
     this.recordings = new RecordingsLibrary(o.recordingsDir ?? defaultRecordingsDir(o.modelsDir));
@@ -271,7 +278,63 @@ export class LabService {
         const a = parseCommandArgs(command, rawArgs);
         return { recording: await this.recordings.import(a.fileName, a.bytes) };
       }
+      case 'live.start': {
+        const a = parseCommandArgs(command, rawArgs);
+        if (this.live.size >= MAX_LIVE_SESSIONS) throw new LabError('busy', `The engine already runs ${MAX_LIVE_SESSIONS} live sessions; stop one first`);
+        if (!(await fs.stat(this.modelDir(a.name)).catch(() => null))) throw new LabError('not_found', `No model named "${a.name}"`);
+        const session = await openLiveSession({
+          dir: this.modelDir(a.name),
+          mode: a.mode,
+          batchSize: a.batchSize,
+          backend: this.o.backend,
+          sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },
+        });
+        if (session.sampleRate !== a.sampleRate) {
+          session.dispose();
+          throw new LabError('bad_argument', `"${a.name}" runs at ${session.sampleRate} Hz, but the live input is at ${a.sampleRate} Hz; capture at the model's rate`);
+        }
+        const liveId = `live-${++this.runs}`;
+        this.live.set(liveId, { session, timer: null, nextSeq: 0 });
+        this.armLive(liveId);
+        return { liveId, sampleRate: session.sampleRate, batchSize: session.batchSize, family: session.family };
+      }
+      case 'live.push': {
+        const a = parseCommandArgs(command, rawArgs);
+        const l = this.live.get(a.liveId);
+        if (!l) throw new LabError('not_found', `No live session "${a.liveId}" (it was stopped, idle for ${LIVE_IDLE_MS / 1000} s, or the engine restarted)`);
+        // Batches arrive in order over one connection; a gap means some were lost on the way.
+        if (a.seq < l.nextSeq) throw new LabError('bad_argument', `Live batch ${a.seq} arrived after batch ${l.nextSeq - 1}`);
+        l.nextSeq = a.seq + 1;
+        this.armLive(a.liveId);
+        const out = l.session.process(a.samples);
+        const st = l.session.stats;
+        return { seq: a.seq, samples: out.slice(), state: st.state, computeMs: st.computeMs, levelDbfs: st.levelDbfs };
+      }
+      case 'live.stop': {
+        const { liveId } = parseCommandArgs(command, rawArgs);
+        const l = this.live.get(liveId);
+        if (!l) throw new LabError('not_found', `No live session "${liveId}"`);
+        const st = { ...l.session.stats };
+        this.closeLive(liveId);
+        return { batches: st.batches, responses: st.responses, meanComputeMs: st.batches ? st.totalComputeMs / st.batches : 0, maxComputeMs: st.maxComputeMs };
+      }
     }
+  }
+
+  private armLive(liveId: string): void {
+    const l = this.live.get(liveId);
+    if (!l) return;
+    if (l.timer) clearTimeout(l.timer);
+    l.timer = setTimeout(() => this.closeLive(liveId), LIVE_IDLE_MS);
+    l.timer.unref?.();
+  }
+
+  private closeLive(liveId: string): void {
+    const l = this.live.get(liveId);
+    if (!l) return;
+    if (l.timer) clearTimeout(l.timer);
+    this.live.delete(liveId);
+    l.session.dispose();
   }
 
   /**

@@ -1,9 +1,11 @@
 // AudioWorklet processor: copies the first input channel out to the main thread in blocks of
-// about 4096 frames. Plain JavaScript: worklets load as separate modules.
+// 4096 frames (recording), or of `processorOptions.blockSize` (live mode: 128, one render quantum).
+// Plain JavaScript: worklets load as separate modules.
 class CaptureProcessor extends AudioWorkletProcessor {
-  constructor() {
+  constructor(options) {
     super();
-    this.block = new Float32Array(4096);
+    const size = options && options.processorOptions && options.processorOptions.blockSize;
+    this.block = new Float32Array(Number.isInteger(size) && size > 0 ? size : 4096);
     this.filled = 0;
     this.port.onmessage = (e) => {
       if (e.data === 'flush') {

@@ -18,6 +18,8 @@ export interface StreamPlayerOptions {
   ringSeconds?: number;
   /** Seconds of the fades at start, stop, end and under-run (no clicks). */
   fadeSeconds?: number;
+  /** The audio context's latency hint: 'playback' (steady) for continuations, 'interactive' for live mode. */
+  latencyHint?: 'playback' | 'interactive';
 }
 
 export const defaultStreamPlayerOptions = {
@@ -25,6 +27,7 @@ export const defaultStreamPlayerOptions = {
   prerollSeconds: 0.3,
   ringSeconds: 4,
   fadeSeconds: 0.005,
+  latencyHint: 'playback',
 } as const satisfies Omit<StreamPlayerOptions, 'sampleRate'>;
 
 /** Events, with labelled arguments. */
@@ -78,6 +81,7 @@ export class StreamPlayer {
   /** Samples handed to the worklet (port mode), to know the room left in its ring. */
   private sent = 0;
   private played = 0;
+  private underrunCount = 0;
   /** The audio clock at the worklet's last count, and whether it was playing then. */
   private reportTime = 0;
   private sounding = false;
@@ -120,7 +124,7 @@ export class StreamPlayer {
 
   private async open(): Promise<void> {
     if (typeof AudioContext === 'undefined') throw new Error('this browser has no Web Audio');
-    const ctx = new AudioContext({ sampleRate: this.sampleRate, latencyHint: 'playback' });
+    const ctx = new AudioContext({ sampleRate: this.sampleRate, latencyHint: this.o.latencyHint });
     this.ctx = ctx;
     if (!ctx.audioWorklet) throw new Error('AudioWorklet needs a secure page (https, or http://127.0.0.1)');
     // Not awaited: a context the browser keeps suspended until a gesture must not hold up loading.
@@ -270,9 +274,15 @@ export class StreamPlayer {
     return this.pushed >= need;
   }
 
+  /** Times the buffer ran dry before the end of the stream, so far. */
+  get underruns(): number {
+    return this.underrunCount;
+  }
+
   private report(r: PlaybackReport): void {
     if (this.isOver() && this.phase !== 'stopped') return;
     this.played = r.played;
+    if (r.type !== 'started') this.underrunCount = r.underruns;
     this.reportTime = r.time;
     switch (r.type) {
       case 'started':
