@@ -1,6 +1,6 @@
 // Live mode's round trip in browser mode, and each family's real-time factor at 16 kHz.
 // A browser-mode server (serve: the host and an engine process) on a temporary models folder, a
-// WebSocket client on the loopback (the renderer's own client, with `ws` as its WebSocket), and
+// WebSocket client on the loopback (binary frames, as the UI sends them), and
 // batches of 128 samples sent at the pace a 16 kHz microphone makes them: each batch's time from
 // being sent to its answer arriving, per model and mode. Then each model's real-time factor: 5 s
 // generated in the engine minus 1 s (loading and priming cancel out), after a warm-up. Untrained models (the weights do not change the work).
@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startServer } from '../src/main/host/serve';
-import { WebSocketLabClient } from '../src/renderer/ws-client';
+import { decodeFrame, encodeFrame } from '../src/shared/wire';
+import { parseCommandResult, type CommandArgs, type CommandName, type CommandResult } from '../src/shared/protocol';
 import { initBackend } from '../src/main/engine/backend';
 import { familyOf, parseModelSpec } from '../src/main/engine/families';
 import { generateFromFolder } from '../src/main/engine/engine';
@@ -23,12 +24,6 @@ const SECONDS = Number(values.seconds);
 const RATE = 16_000;
 const BATCH = 128;
 
-// The renderer's client uses the browser's WebSocket; ws speaks the same API (with the Origin the server checks).
-(globalThis as unknown as { WebSocket: unknown }).WebSocket = class extends WebSocket {
-  constructor(url: string) {
-    super(url, { headers: { origin: new URL(url).origin.replace('ws:', 'http:') } });
-  }
-};
 
 const MODELS: { name: string; spec: ModelSpecInput }[] = [
   { name: 'categorical-gru-2x128', spec: { family: 'categorical', type: 'gru', units: [128, 128] } },
@@ -57,7 +52,29 @@ for (const m of MODELS) {
 }
 
 const server = await startServer({ staticDir: path.resolve('out/renderer'), modelsDir, recordingsDir: path.join(root, 'recordings'), backend: 'wasm' });
-const client = new WebSocketLabClient(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+/** A bare protocol client on `ws`: binary frames as the UI sends them, answers matched by id. */
+const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`, { headers: { origin: `http://127.0.0.1:${server.port}` } });
+await new Promise<void>((resolve, reject) => {
+  socket.once('open', () => resolve());
+  socket.once('error', reject);
+});
+const waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+socket.on('message', (data: Buffer) => {
+  const m = decodeFrame(data) as { kind: string; id: number; ok: boolean; result?: unknown; error?: { message: string } };
+  if (m.kind !== 'response') return;
+  const w = waiting.get(m.id);
+  waiting.delete(m.id);
+  if (m.ok) w?.resolve(m.result);
+  else w?.reject(new Error(m.error?.message));
+});
+let ids = 0;
+const client = {
+  call<C extends CommandName>(command: C, args: CommandArgs<C>): Promise<CommandResult<C>> {
+    const id = ++ids;
+    socket.send(encodeFrame({ kind: 'request', id, command, args }));
+    return new Promise<unknown>((resolve, reject) => waiting.set(id, { resolve, reject })).then((r) => parseCommandResult(command, r));
+  },
+};
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))];
 const rows: Record<string, unknown>[] = [];
 
@@ -120,7 +137,7 @@ try {
   }
   if (values.json) process.stdout.write(`${JSON.stringify({ seconds: SECONDS, batch: BATCH, rate: RATE, rows })}\n`);
 } finally {
+  socket.close();
   await server.close();
   await fs.rm(root, { recursive: true, force: true });
 }
-process.exit(0); // the client would otherwise keep trying to reconnect
