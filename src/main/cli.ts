@@ -76,7 +76,7 @@ train options:
   --family NAME        model family: ${MODEL_FAMILIES.join(', ')} (${DEFAULT_FAMILY})
   --cell lstm|gru      (${DEFAULT_CELL})         --units A,B,C     (${DEFAULT_UNITS.join(',')}; at most ${MAX_UNITS} each)
   --dropout X          (${DEFAULT_DROPOUT})            --split shuffled|blocked (${DEFAULT_SPLIT})
-  --recording NAME     train on a recording of the library (instead of --preset or --wav)
+  --recording NAME     train on a recording of the library (a copy, in .sources/ beside --out)
   --region A-B         train on seconds A to B of the --wav file or --recording (all of it)
   --prime-region A-B   where its continuations are primed by default (kept with the model)
   --rate HZ            model sample rate of a --wav recording (${AUDIO_SAMPLE_RATE}, or the file's own where lower)
@@ -225,9 +225,10 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const out = required(v, 'out');
   const preset = str(v, 'preset');
   const recording = str(v, 'recording');
-  // A library recording trains from its file (the CLI has no service to copy it; the model refers to it).
-  const wav = recording !== undefined ? await recordingsLibrary(v).pathOf(recording) : str(v, 'wav');
-  if (recording !== undefined && str(v, 'wav') !== undefined) throw new LabError('bad_argument', 'give --wav FILE or --recording NAME, not both');
+  if (recording !== undefined && (str(v, 'wav') !== undefined || preset !== undefined)) throw new LabError('bad_argument', 'give one of --preset NAME, --wav FILE or --recording NAME');
+  // A library recording trains on a copy beside the model folder (as the UI's runs do), so that
+  // renaming or deleting the recording later leaves the model whole.
+  const wav = recording !== undefined && !v.resume ? await copyRecording(recordingsLibrary(v), recording, out) : str(v, 'wav');
   if (!v.resume && !!preset === !!wav) throw new LabError('bad_argument', 'train needs exactly one of --preset NAME, --wav FILE or --recording NAME (or --resume)');
   if (v.resume && (preset || wav)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav/--recording');
   const region = regionArg(v, 'region');
@@ -309,6 +310,11 @@ async function cmdTrain(argv: string[]): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  /** A recording's copy that no checkpoint came to use is not left behind. */
+  const dropCopy = async () => {
+    if (recording === undefined || !wav || v.resume) return;
+    if (!(await fs.stat(path.join(out, 'spec.json')).catch(() => null))) await fs.rm(wav, { force: true });
+  };
   try {
     const report = await train({
       source,
@@ -341,7 +347,11 @@ async function cmdTrain(argv: string[]): Promise<number> {
         JSON.stringify({ outcome: report.outcome, message: report.message, epochs: report.epochsDone, ...(m ?? {}), backend: report.backend, impl: report.impl, seconds: round(report.seconds), model: out }) + '\n',
       );
     }
+    if (report.epochsDone === 0) await dropCopy();
     return report.outcome === 'cancelled' ? 130 : report.outcome === 'diverged' ? 1 : 0;
+  } catch (e) {
+    await dropCopy();
+    throw e;
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -552,6 +562,17 @@ function regionArg(v: Values, name: string): Region | undefined {
   const r = checkRegionText(text, Infinity);
   if (r.error !== null || !r.value) throw new LabError('bad_argument', `--${name} ${r.error ?? 'is empty'} (got "${text}")`);
   return r.value;
+}
+
+/** Copies a library recording to `<out's folder>/.sources/`, atomically; returns the copy's path. */
+async function copyRecording(lib: RecordingsLibrary, name: string, out: string): Promise<string> {
+  const from = await lib.pathOf(name);
+  const dir = path.join(path.dirname(path.resolve(out)), '.sources');
+  const file = path.join(dir, `${path.basename(out)}-${Date.now().toString(36)}.wav`);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.copyFile(from, `${file}.tmp`);
+  await fs.rename(`${file}.tmp`, file);
+  return file;
 }
 
 function modelsDirArg(v: Values): string {

@@ -148,10 +148,12 @@ export function App({ client }: { client: LabClient }) {
     onNotice: setEngineNote,
   });
 
-  const refreshRecordings = useCallback(async () => {
+  /** `andThen` runs in the same tick as the list update, so that React renders both together. */
+  const refreshRecordings = useCallback(async (andThen?: () => void) => {
     const r = await guard(() => client.call('recordings.list', {}));
     if (r) {
       setRecordings({ dir: r.dir, list: r.recordings });
+      andThen?.();
       emitAppEvent('recordings-listed', { names: r.recordings.map((x) => x.name) });
     }
     return r?.recordings ?? null;
@@ -212,9 +214,14 @@ export function App({ client }: { client: LabClient }) {
   }, [client, loadInfo, interrupt]);
 
   // A new signal clears what belonged to the old one (its generation, the run shown); a good one clears an old error.
+  // Keyed on the signal, not the choice: moving a recording's regions neither reloads its preview nor clears anything.
   const shownSignal = useRef<unknown>(signalKey(choice));
+  const currentKey = signalKey(choice);
+  const choiceRef = useRef(choice);
+  choiceRef.current = choice;
   useEffect(() => {
-    const key = signalKey(choice);
+    const choice = choiceRef.current;
+    const key = currentKey;
     if (key !== shownSignal.current) {
       shownSignal.current = key;
       stop(); // what plays belongs to the old signal
@@ -237,7 +244,7 @@ export function App({ client }: { client: LabClient }) {
       stale = true;
     };
     // training.clear and gen.clear are stable; listing `training` would rerun this on every progress event.
-  }, [choice, client, guard, training.clear, gen.clear, stop]);
+  }, [currentKey, client, guard, training.clear, gen.clear, stop]);
 
   // The session survives a reload.
   useEffect(() => {
@@ -345,6 +352,13 @@ export function App({ client }: { client: LabClient }) {
 
   // ---- The recordings library ----
   const chosenRecording = choice.source.kind === 'recording' ? choice.source : null;
+  // A recording restored from the last session (or chosen elsewhere) that is no longer in the library.
+  const missingRecording = chosenRecording && recordings.dir !== null && !recordings.list.some((r) => r.name === chosenRecording.name) ? chosenRecording.name : null;
+  useEffect(() => {
+    if (!missingRecording) return;
+    setChoice(presetChoice({ name: 'sine', length: 50_001, noise: 0.02, seed: 1 })!);
+    setEngineNote(`The recording "${missingRecording}" is no longer in the library; the sine preset is shown instead.`);
+  }, [missingRecording]);
   const chooseRecording = (name: string) => {
     // The regions stay when the same recording is chosen again.
     const c = chosenRecording?.name === name ? recordingChoice(name, chosenRecording) : recordingChoice(name);
@@ -372,8 +386,8 @@ export function App({ client }: { client: LabClient }) {
   const renameRecording = async (name: string, to: string) => {
     const r = await guard(() => client.call('recordings.rename', { name, to }));
     if (!r) return false;
-    if (chosenRecording?.name === name) setChoice(recordingChoice(to, chosenRecording));
-    await refreshRecordings();
+    const chosen = chosenRecording;
+    await refreshRecordings(() => chosen?.name === name && setChoice(recordingChoice(to, chosen)));
     return true;
   };
   const deleteRecording = async (name: string) => {

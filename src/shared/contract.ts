@@ -39,8 +39,6 @@ export {
 export const MAX_GENERATE_LENGTH = 10_000_000;
 /** Most priming samples one generate call takes from the signal. */
 export const MAX_PRIME = 1_000_000;
-/** The UI's first prime: 100 samples of the signal (the length defaults by model: generation-length.ts). */
-export const DEFAULT_PRIME = 100;
 /** Largest window and batch: 65,536 (a 1.5 s window at 44.1 kHz). */
 export const MAX_WINDOW = 65_536;
 export const MAX_BATCH_SIZE = 65_536;

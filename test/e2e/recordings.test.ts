@@ -105,6 +105,25 @@ describe.skipIf(!chromiumOrSkip('recordings end-to-end tests'))('the recordings 
     await page.close();
   }, 120_000);
 
+  it('says why the microphone cannot be used (denied, busy) and stays usable', async () => {
+    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The browser refuses as it would for a user who said no, then for a device another app holds.
+    await page.addInitScript(() => {
+      let calls = 0;
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', ++calls === 1 ? 'NotAllowedError' : 'NotReadableError'));
+    });
+    await page.goto(lab.server.url);
+    await waitForAppEvent(page, 'app-loaded');
+    await page.click('[data-testid=record]');
+    expect((await waitForAppEvent(page, 'error-shown')).message).toMatch(/^Microphone access was denied \(Permission denied\): allow the microphone/);
+    expect(await page.isEnabled('[data-testid=record]')).toBe(true);
+    await page.click('[data-testid=record]');
+    expect((await waitForAppEvent(page, 'error-shown', {}, 10_000, 2)).message).toMatch(/another application may be using it/);
+    expect(await page.isEnabled('[data-testid=record]')).toBe(true);
+    expect(await page.isEnabled('[data-testid=train]')).toBe(true);
+    await page.close();
+  });
+
   it.skipIf(tools.length > 0)('imports an MP3 and a FLAC, renames, downloads and deletes a recording', async () => {
     const dir = path.join(lab.recordings, '..');
     const src = path.join(dir, 'src.wav');

@@ -96,7 +96,7 @@ describe('command line', () => {
   it.each([
     [['frobnicate'], /Unknown command "frobnicate"/],
     [['train', '--preset', 'sine'], /--out is required/],
-    [['train', '--preset', 'sine', '--wav', 'x.wav', '--out', 'OUT'], /exactly one of --preset NAME or --wav FILE/],
+    [['train', '--preset', 'sine', '--wav', 'x.wav', '--out', 'OUT'], /exactly one of --preset NAME, --wav FILE or --recording NAME/],
     [['train', '--preset', 'cosine', '--out', 'OUT'], /Unknown preset "cosine"/],
     [['train', '--preset', 'sine', '--epochs', 'many', '--out', 'OUT'], /--epochs expects an integer, got "many"/],
     [['train', '--preset', 'sine', '--epochs', '-3', '--out', 'OUT'], /epochs/],
@@ -151,6 +151,8 @@ describe('command line', () => {
     expect(cli('recordings', 'delete', 'hum take', '--models', models).code).toBe(0);
     const gone = cli('recordings', 'delete', 'hum take', '--models', models);
     expect(gone.stderr).toMatch(/No recording named "hum take"/);
+    // The model trained on its own copy: it still generates with the recording gone.
+    expect(cli('generate', '--model', model, '--length', '100', '--out', path.join(tmp, 'r3.wav')).code).toBe(0);
   });
 
   it('a corrupt WAV and non-finite samples are refused by name', async () => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { blockLevel, GrowingPeaks, LEVEL_FLOOR_DB, TakeUpload } from '../../src/renderer/features/recordings/take';
 import { checkRegionText, formatRegion } from '../../src/shared/region-text';
+import { microphoneError } from '../../src/renderer/audio/capture';
 
 function fakeClient(failAt = Infinity) {
   const appended: number[][] = [];
@@ -90,5 +91,15 @@ describe('regions typed as text', () => {
     expect(checkRegionText('abc', 10).error).toBe('write it as start-end in seconds, like 1.5-3');
     expect(formatRegion({ start: 0.1234, end: 2 })).toBe('0.123-2');
     expect(formatRegion(undefined)).toBe('');
+  });
+});
+
+describe('why the microphone cannot be used', () => {
+  it('names denial, a missing device and a busy one in words a user can act on', () => {
+    const dom = (name: string) => Object.assign(new Error('x'), { name });
+    expect(microphoneError(dom('NotAllowedError')).message).toMatch(/^Microphone access was denied \(x\): allow the microphone/);
+    expect(microphoneError(dom('NotFoundError')).message).toMatch(/^No microphone was found/);
+    expect(microphoneError(dom('NotReadableError')).message).toMatch(/another application may be using it/);
+    expect(microphoneError('odd').message).toBe('Microphone unavailable: odd');
   });
 });

@@ -112,6 +112,21 @@ describe('the recordings library', () => {
     expect((await service.handle('recordings.list', {})).recordings.map((t) => t.name)).toEqual(['crashed']);
   });
 
+  it('leaves alone a take another live engine is recording, and refuses to rename onto it', async () => {
+    const { id, name } = await service.handle('recordings.start', { name: 'live take', sampleRate: 8000 });
+    await service.handle('recordings.append', { id, samples: tone(800, 8000) });
+    // A second engine on the same folder (the desktop app beside serve) starts up meanwhile.
+    const other = newService();
+    await fs.writeFile(path.join(service.recordings.dir, `.${name}.lock`), String(process.ppid)); // owned by a live process that is not this one
+    expect(await other.recover()).not.toContain(expect.stringMatching(/live take/));
+    expect(await fs.readdir(service.recordings.dir)).toContain('live take.part.wav');
+    await record('other', tone(400, 8000), 8000);
+    await expect(service.handle('recordings.rename', { name: 'other', to: 'live take' })).rejects.toMatchObject({ code: 'exists', message: 'A recording named "live take" is being recorded' });
+    await service.handle('recordings.finish', { id });
+    expect((await service.handle('recordings.read', { name: 'live take' })).samples).toHaveLength(800);
+    expect((await fs.readdir(service.recordings.dir)).filter((f) => f.startsWith('.'))).toEqual([]); // the lock went with the take
+  });
+
   it('imports a stereo WAV mixed to mono under the file name, and stores nothing for a corrupt or empty file', async () => {
     const wav = new WaveFile();
     wav.fromScratch(2, 8000, '16', Array.from({ length: 1600 }, (_, i) => (i % 2 ? 8192 : -8192) * ((i >> 1) % 2 ? 1 : 0.5)));

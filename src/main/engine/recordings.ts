@@ -10,7 +10,7 @@ import { LabError } from '../../shared/errors';
 import { encodeWav, decodeWav } from '../../shared/signals/wav';
 import { signalTooLong } from '../../shared/limits';
 import { decodeAudioFile } from './decode-audio';
-import { PART_SUFFIX, RecordingWriter, recoverRecordings, type RecoveryReport } from './recording-writer';
+import { PART_SUFFIX, RecordingWriter, recoverRecording, type RecoveryReport } from './recording-writer';
 import { writeFileAtomic } from './store';
 
 /** A recording as the library lists it. */
@@ -60,9 +60,34 @@ export class RecordingsLibrary {
     return path.join(this.dir, `${checkRecordingName(name)}.wav`);
   }
 
-  /** Repairs what a crash left (`*.part.wav`), before anything else uses the folder. */
+  /** The lock beside a take in progress: the pid of the engine writing it. */
+  private lockOf(name: string): string {
+    return path.join(this.dir, `.${name}.lock`);
+  }
+
+  /**
+   * Repairs what a crash left (`*.part.wav`), before anything else uses the folder. A take whose lock
+   * names a process that is still alive is being recorded by another engine (the desktop app beside
+   * `serve`, or a CLI listing the library meanwhile) and is left alone.
+   */
   async recover(): Promise<{ recovered: RecoveryReport[]; failed: { path: string; message: string }[] }> {
-    return recoverRecordings(this.dir);
+    const recovered: RecoveryReport[] = [];
+    const failed: { path: string; message: string }[] = [];
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    for (const f of names.filter((n) => n.endsWith(PART_SUFFIX)).sort()) {
+      const name = f.slice(0, -PART_SUFFIX.length);
+      const lock = this.lockOf(name);
+      const pid = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
+      if (pid > 0 && pid !== process.pid && alive(pid)) continue;
+      if ([...this.takes.values()].some((t) => t.name === name)) continue; // our own, in progress
+      try {
+        recovered.push(await recoverRecording(path.join(this.dir, f)));
+        await fs.rm(lock, { force: true });
+      } catch (e) {
+        failed.push({ path: path.join(this.dir, f), message: (e as Error).message });
+      }
+    }
+    return { recovered, failed };
   }
 
   async list(): Promise<RecordingSummary[]> {
@@ -137,6 +162,7 @@ export class RecordingsLibrary {
     const name = o.name !== undefined ? checkRecordingName(o.name) : await this.freeName(base);
     if (o.name !== undefined && (await this.takenNow(this.file(name)))) throw new LabError('exists', `A recording named "${name}" already exists`);
     const writer = await RecordingWriter.create(this.dir, { sampleRate: o.sampleRate, name });
+    await fs.writeFile(this.lockOf(name), String(process.pid));
     const id = `rec-${++this.ids}`;
     const take: Take = { writer, name, timer: null };
     this.takes.set(id, take);
@@ -170,17 +196,16 @@ export class RecordingsLibrary {
     const t = this.take(id);
     this.takes.delete(id);
     if (t.timer) clearTimeout(t.timer);
-    if (discard || t.writer.length === 0) {
-      await t.writer.discard();
-      return null;
+    try {
+      if (discard || t.writer.length === 0) {
+        await t.writer.discard();
+        return null;
+      }
+      await t.writer.finish();
+    } finally {
+      await fs.rm(this.lockOf(t.name), { force: true });
     }
-    await t.writer.finish();
     return this.summary(t.name);
-  }
-
-  /** Finishes every take in progress (the engine is shutting down). */
-  async finishAll(): Promise<void> {
-    await Promise.all([...this.takes.keys()].map((id) => this.finish(id).catch(() => null)));
   }
 
   async rename(name: string, to: string): Promise<RecordingSummary> {
@@ -189,7 +214,11 @@ export class RecordingsLibrary {
     if ([...this.takes.values()].some((t) => t.name === name)) throw new LabError('busy', `"${name}" is still being recorded`);
     if (!(await this.takenNow(from))) throw new LabError('not_found', `No recording named "${name}"`);
     if (name === to) return this.summary(to);
-    if ((await this.takenNow(target)) || [...this.takes.values()].some((t) => t.name === to)) throw new LabError('exists', `A recording named "${to}" already exists`);
+    // A take in progress under that name (here or in another engine) would replace it when it finishes.
+    if ((await this.takenNow(path.join(this.dir, to + PART_SUFFIX))) || [...this.takes.values()].some((t) => t.name === to)) {
+      throw new LabError('exists', `A recording named "${to}" is being recorded`);
+    }
+    if (await this.takenNow(target)) throw new LabError('exists', `A recording named "${to}" already exists`);
     // link + unlink rather than rename: rename would silently replace a file that appeared meanwhile.
     await fs.link(from, target).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EEXIST' ? new LabError('exists', `A recording named "${to}" already exists`) : new LabError('bad_file', `Cannot rename "${name}": ${e.message}`);
@@ -220,8 +249,32 @@ export class RecordingsLibrary {
       if (!Number.isFinite(audio.samples[i])) throw new LabError('bad_file', `${label} is corrupt: sample ${i} decodes to ${audio.samples[i]}`);
     }
     await fs.mkdir(this.dir, { recursive: true });
-    const name = await this.freeName(nameFromFile(label));
-    await writeFileAtomic(this.file(name), encodeWav(audio.samples, audio.sampleRate));
-    return this.summary(name);
+    // Written whole under a hidden name, then linked to a free name: link never replaces a file, so
+    // two imports of the same name at once (two tabs, the CLI beside the UI) both keep theirs.
+    const staged = path.join(this.dir, `.import-${process.pid}-${Date.now().toString(36)}-${++this.ids}.wav`);
+    await writeFileAtomic(staged, encodeWav(audio.samples, audio.sampleRate));
+    try {
+      for (;;) {
+        const name = await this.freeName(nameFromFile(label));
+        try {
+          await fs.link(staged, this.file(name));
+          return await this.summary(name);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LabError('bad_file', `Cannot store ${label}: ${(e as Error).message}`);
+        }
+      }
+    } finally {
+      await fs.rm(staged, { force: true });
+    }
+  }
+}
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

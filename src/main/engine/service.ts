@@ -86,6 +86,7 @@ export class LabService {
   private runs = 0;
   readonly recordings: RecordingsLibrary;
   private readonly live = new Map<string, { session: LiveSession; timer: ReturnType<typeof setTimeout> | null; nextSeq: number }>();
+  private liveStarting = 0;
 
   constructor(private readonly o: LabServiceOptions) {
     this.recordings = new RecordingsLibrary(o.recordingsDir ?? defaultRecordingsDir(o.modelsDir));
@@ -174,7 +175,9 @@ export class LabService {
         const a = parseCommandArgs(command, rawArgs);
         const slot = this.claimSlot(a.name, a.runId);
         try {
-          await readStoredSpec(this.modelDir(a.name));
+          const spec = await readStoredSpec(this.modelDir(a.name));
+          // Its folder is swapped at each checkpoint; its source copy must not look unused meanwhile.
+          if (spec.source.kind === 'wav') slot.sourcePath = spec.source.path;
           return this.startTraining(slot, { resume: true, config: a.epochs ? { epochs: a.epochs } : {}, backend: this.o.backend, out: this.modelDir(a.name) });
         } catch (e) {
           this.releaseSlot(slot);
@@ -280,15 +283,22 @@ export class LabService {
       }
       case 'live.start': {
         const a = parseCommandArgs(command, rawArgs);
-        if (this.live.size >= MAX_LIVE_SESSIONS) throw new LabError('busy', `The engine already runs ${MAX_LIVE_SESSIONS} live sessions; stop one first`);
-        if (!(await fs.stat(this.modelDir(a.name)).catch(() => null))) throw new LabError('not_found', `No model named "${a.name}"`);
-        const session = await openLiveSession({
-          dir: this.modelDir(a.name),
-          mode: a.mode,
-          batchSize: a.batchSize,
-          backend: this.o.backend,
-          sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },
-        });
+        // Counted before anything is awaited, so that starts sent together cannot pass the cap together.
+        if (this.live.size + this.liveStarting >= MAX_LIVE_SESSIONS) throw new LabError('busy', `The engine already runs ${MAX_LIVE_SESSIONS} live sessions; stop one first`);
+        this.liveStarting++;
+        let session: LiveSession;
+        try {
+          if (!(await fs.stat(this.modelDir(a.name)).catch(() => null))) throw new LabError('not_found', `No model named "${a.name}"`);
+          session = await openLiveSession({
+            dir: this.modelDir(a.name),
+            mode: a.mode,
+            batchSize: a.batchSize,
+            backend: this.o.backend,
+            sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },
+          });
+        } finally {
+          this.liveStarting--;
+        }
         if (session.sampleRate !== a.sampleRate) {
           session.dispose();
           throw new LabError('bad_argument', `"${a.name}" runs at ${session.sampleRate} Hz, but the live input is at ${a.sampleRate} Hz; capture at the model's rate`);
@@ -372,7 +382,10 @@ export class LabService {
     const files = await fs.readdir(dir).catch(() => [] as string[]);
     if (!files.length) return [];
     const used = new Set<string>();
-    if (this.training?.sourcePath) used.add(path.resolve(this.training.sourcePath));
+    if (this.training?.sourcePath) {
+      used.add(path.resolve(this.training.sourcePath));
+      used.add(path.resolve(`${this.training.sourcePath}.tmp`)); // a recording being copied in
+    }
     for (const name of await fs.readdir(this.o.modelsDir).catch(() => [] as string[])) {
       if (name.startsWith('.')) continue;
       const spec = await readStoredSpec(this.modelDir(name)).catch(() => null);

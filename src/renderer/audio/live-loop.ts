@@ -4,6 +4,7 @@
 // through the playback worklet's ring. Round-trip latency is measured from a batch leaving the capture
 // worklet (its arrival on this thread) to its answer arriving; under-runs are the playback ring's.
 import { StreamPlayer } from './stream-player';
+import { openMicrophone } from './capture';
 import type { LabClient } from '../lab-client';
 import type { LiveModeName } from '../../shared/protocol';
 
@@ -72,14 +73,14 @@ export class LiveLoop {
 
   /** Opens the microphone and the engine's session; resolves once batches flow. */
   async start(): Promise<{ family: string }> {
-    if (!navigator.mediaDevices?.getUserMedia) throw new Error('This browser cannot capture audio (no mediaDevices.getUserMedia; browser mode needs http://127.0.0.1 or https)');
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
-    } catch (e) {
-      throw new Error(`Microphone unavailable: ${(e as Error).message}`);
-    }
+    this.stream = await openMicrophone();
     try {
       const started = await this.o.client.call('live.start', { name: this.o.model, mode: this.o.mode, sampleRate: this.o.sampleRate, batchSize: this.o.batchSize, temperature: this.o.temperature });
+      if (this.stopped) {
+        // stop() ran while the engine opened the session: close it now rather than leave it idle.
+        await this.o.client.call('live.stop', { liveId: started.liveId }).catch(() => null);
+        throw new Error('Live mode was stopped while it started');
+      }
       this.liveId = started.liveId;
       // The capture runs at the model's rate: the browser resamples the microphone.
       this.ctx = new AudioContext({ sampleRate: this.o.sampleRate, latencyHint: 'interactive' });
@@ -90,6 +91,7 @@ export class LiveLoop {
       this.player.on('started', () => (this.figures.sounding = true));
       this.player.on('error', (m) => this.fail(`Playback failed: ${m}`));
       await this.player.ready;
+      if (this.stopped || !this.node || !this.source) throw new Error('Live mode was stopped while it started');
       this.node.port.onmessage = (e: MessageEvent<Float32Array>) => this.send(e.data);
       this.source.connect(this.node);
       await this.ctx.resume();

@@ -151,14 +151,17 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
 
   // The regions, drawn again whenever they or the waveform change (after each load: a load clears them).
   const draggable = onRegionChange !== undefined;
+  // Keyed on the regions' values, not the array a parent rebuilds on every render: a region being
+  // dragged is not torn down by an unrelated re-render (training progress, say).
+  const regionsKey = JSON.stringify(regions ?? []);
   useEffect(() => {
     const rp = regionsPlugin.current;
     if (!rp || !drawn || loaded !== drawn) return;
     rp.clearRegions();
-    for (const r of regions ?? []) {
+    for (const r of JSON.parse(regionsKey) as WaveRegion[]) {
       rp.addRegion({ id: r.id, start: r.start, end: r.end, color: r.color, content: r.label, drag: draggable, resize: draggable });
     }
-  }, [regions, loaded, drawn, draggable]);
+  }, [regionsKey, loaded, drawn, draggable]);
 
   const seconds = drawn ? drawn.length / sampleRate : 0;
   const range = useMemo(() => {

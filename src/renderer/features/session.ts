@@ -2,7 +2,7 @@
 // signal, the form as typed, the model shown, the generation settings and the runs compared.
 // A stored value that does not parse is ignored, never trusted: it is only a convenience.
 import { z } from 'zod';
-import { DEFAULT_FAMILY, DEFAULT_PRIME, MODEL_FAMILIES, type ModelFamilyName } from '../../shared/contract';
+import { DEFAULT_FAMILY, MODEL_FAMILIES, type ModelFamilyName } from '../../shared/contract';
 import { defaultTrainForm, type TrainForm } from './training/train-form';
 
 const KEY = 'sequence-lab.session.v1';
@@ -46,7 +46,7 @@ const sessionSchema = z.object({
 export type Session = z.infer<typeof sessionSchema>;
 
 export function defaultSession(): Session {
-  return { preset: null, recording: null, form: defaultTrainForm(), selected: null, generation: { prime: String(DEFAULT_PRIME), length: '', temperature: '1', offset: '' }, compared: [] };
+  return { preset: null, recording: null, form: defaultTrainForm(), selected: null, generation: { prime: '', length: '', temperature: '1', offset: '' }, compared: [] };
 }
 
 export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Session {

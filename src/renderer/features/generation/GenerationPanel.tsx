@@ -118,7 +118,7 @@ export interface GenerationPanelProps {
   playing: boolean;
   /** offset: where the prime starts in the signal, or null to let the engine choose. */
   /** length: samples (converted from the field's seconds at the model's rate). */
-  onGenerate: (model: string, prime: number, length: number, temperature: number, offset: number | null, options: GenerateOptions) => void;
+  onGenerate: (model: string, prime: number | null, length: number, temperature: number, offset: number | null, options: GenerateOptions) => void;
   onContinue: (length: number, temperature: number, options: GenerateOptions) => void;
   onPlay: () => void;
   onStop: () => void;
@@ -133,7 +133,8 @@ export interface GenerationPanelProps {
 export function GenerationPanel({ models, model, onModelChange, settings, onSettingsChange, unavailable = null, view, busy, playing, onGenerate, onContinue, onPlay, onStop, onExport, onWaveformReady, playPosition, playback = null }: GenerationPanelProps) {
   const chosenModel = models.find((m) => m.name === model) ?? models[0] ?? null;
   const chosen = chosenModel?.name ?? '';
-  const prime = checkCount(settings.prime, 1, MAX_PRIME);
+  // Blank: the engine's choice (half a second of audio, the model's prime region, or one window of a preset).
+  const prime: { value: number | null; error: string | null } = settings.prime.trim() === '' ? { value: null, error: null } : checkCount(settings.prime, 1, MAX_PRIME);
   // Generate converts at the chosen model's rate; Continue at the rate of the continuation shown.
   const rate = chosenModel?.sampleRate ?? view.sampleRate;
   const fallback = defaultSeconds(chosenModel?.source);
@@ -167,7 +168,12 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
             ))}
           </select>
         </label>
-        <TextField label="prime (samples)" inputMode="numeric" testId="prime" value={settings.prime} error={prime.error} onChange={(t) => onSettingsChange({ ...settings, prime: t })} />
+        <TextField
+          label="prime (samples; blank: auto)"
+          hint="Samples of the signal the model hears first; blank: half a second of audio (the recording's prime region, when one is marked) or one window of a preset"
+          inputMode="numeric"
+          testId="prime"
+          value={settings.prime} error={prime.error} onChange={(t) => onSettingsChange({ ...settings, prime: t })} />
         <TextField
           label="prime from (sample)"
           inputMode="numeric"
@@ -201,7 +207,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           data-testid="generate"
           disabled={busy || !chosen || invalid || !!unavailable}
           title={unavailable ?? undefined}
-          onClick={() => prime.value !== null && length.samples !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.samples, temperature.value, offset.value, { sampleRate: rate, play: live })}
+          onClick={() => prime.error === null && length.samples !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.samples, temperature.value, offset.value, { sampleRate: rate, play: live })}
         >
           Generate
         </button>

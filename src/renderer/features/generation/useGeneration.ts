@@ -149,7 +149,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     s.player.end();
   };
 
-  const generate = async (model: string, prime: number, length: number, temperature = 1, offset: number | null = null, options: GenerateOptions | null = null) => {
+  const generate = async (model: string, prime: number | null, length: number, temperature = 1, offset: number | null = null, options: GenerateOptions | null = null) => {
     setBusy(true);
     const before = view;
     const runId = newRunId();
@@ -159,7 +159,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     if (options?.play) startPlayback(run, sampleRate, length);
     else stopPlayback();
     try {
-      const r = await client.call('generate.start', { name: model, prime, length, temperature, ...(offset !== null ? { offset } : {}), runId });
+      const r = await client.call('generate.start', { name: model, ...(prime !== null ? { prime } : {}), length, temperature, ...(offset !== null ? { offset } : {}), runId });
       if (current.current !== run) return; // the signal changed meanwhile
       endPlayback(runId, r.samples);
       setView({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
