@@ -50,6 +50,7 @@ describe.skipIf(!chromiumOrSkip('recordings end-to-end tests'))('the recordings 
     const wav = decodeWav(await fs.readFile(file));
     expect(wav.samples.length).toBe(2 * wav.sampleRate);
     const { pitchHz } = yinPitch(wav.samples, wav.sampleRate);
+    console.log(`take: ${wav.samples.length} samples at ${wav.sampleRate} Hz, pitch ${pitchHz!.toFixed(2)} Hz for a ${TONE_HZ} Hz tone`);
     expect(Math.abs(pitchHz! / TONE_HZ - 1)).toBeLessThan(0.01);
     await waitForAppEvent(page, 'recording-chosen', { name: rec.name as string });
     await expect.poll(() => page.textContent('[data-testid=recordings]')).toContain(rec.name as string);
@@ -100,6 +101,7 @@ describe.skipIf(!chromiumOrSkip('recordings end-to-end tests'))('the recordings 
     await expect.poll(() => page.textContent('[data-testid=recordings]'), { timeout: 15_000 }).toContain(name!);
     const wav = decodeWav(await fs.readFile(path.join(lab.recordings, `${name}.wav`)));
     const kept = wav.samples.length / wav.sampleRate;
+    console.log(`engine killed after ${captured.toFixed(3)} s captured; the recovered take holds ${kept.toFixed(3)} s`);
     expect(kept).toBeGreaterThan(captured - 1);
     expect(Math.abs(yinPitch(wav.samples, wav.sampleRate).pitchHz! / TONE_HZ - 1)).toBeLessThan(0.01);
     await page.close();
