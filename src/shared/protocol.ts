@@ -224,7 +224,8 @@ export const eventPayloads = {
     metrics: metricsSchema.nullable(),
     error: errorDataSchema.nullable(),
   }),
-  'generate.chunk': z.object({ runId: z.string(), from: z.number(), samples: f32 }),
+  /** A chunk of a continuation as it is computed, and the packed state after it (absent from older engines). */
+  'generate.chunk': z.object({ runId: z.string(), from: z.number(), samples: f32, state: f32.optional() }),
   'engine.status': z.object({ state: z.enum(['starting', 'ready', 'crashed', 'restarted']), message: z.string() }),
 } as const;
 // The names live in protocol-names.ts (for the preload); these fail to compile if the schemas and

@@ -83,4 +83,25 @@ describe.skipIf(!chromiumOrSkip('live mode end-to-end test'))('live mode in a br
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('keeps what a generation made before its engine died, and continues from the last chunk', async () => {
+    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(lab.server.url);
+    await waitForAppEvent(page, 'app-loaded');
+    await page.selectOption('[data-testid=gen-model]', 'e2e-live');
+    await page.fill('[data-testid=gen-length]', '120'); // 1.9 M samples: seconds of work, so there is time to kill it
+    await page.click('[data-testid=generate]');
+    await expect.poll(async () => Number(await page.getAttribute('[data-testid=waveform-generated]', 'data-samples')), { timeout: 30_000, interval: 20 }).toBeGreaterThan(0);
+    lab.server.supervisor.kill();
+    const shown = await waitForAppEvent(page, 'error-shown');
+    const kept = Number(/The ([\d,]+) samples generated before that are kept/.exec(shown.message as string)![1].replace(/,/g, ''));
+    expect(kept).toBeGreaterThan(0);
+    expect(kept % 4096).toBe(0); // whole chunks
+    await waitForAppEvent(page, 'engine-status', { state: 'restarted' });
+    await expect.poll(() => page.getAttribute('[data-testid=waveform-generated]', 'data-samples')).toBe(String(kept));
+    await page.fill('[data-testid=gen-length]', '8000 samples');
+    await page.click('[data-testid=continue]');
+    expect(await waitForAppEvent(page, 'generation-done', { continued: true })).toMatchObject({ samples: kept + 8000 });
+    await page.close();
+  }, 120_000);
 });

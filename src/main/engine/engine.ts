@@ -333,7 +333,7 @@ export interface GenerateRequest {
   backend?: string | null;
   /** Deliver the samples in chunks of this many as they are computed. */
   chunkSize?: number;
-  onChunk?: (samples: Float32Array, from: number) => void;
+  onChunk?: (samples: Float32Array, from: number, state: Float32Array) => void;
 }
 
 export interface GenerateReport {

@@ -11,22 +11,32 @@ export interface StreamOptions {
   length: number;
   /** Deliver the samples in chunks of this many as they are computed. */
   chunkSize?: number;
-  onChunk?: (samples: Float32Array, from: number) => void;
+  /**
+   * Hears each chunk as it is computed, with the packed state after it: a client that stops
+   * listening mid-way continues exactly from the last chunk it heard.
+   */
+  onChunk?: (samples: Float32Array, from: number, state: Float32Array) => void;
 }
 
 /** The next `length` samples of the stepper's first stream, and the packed state after them. */
 export async function generateStream(stepper: Stepper, o: StreamOptions): Promise<{ samples: Float32Array; state: Float32Array }> {
   const chunk = o.chunkSize && o.chunkSize > 0 ? o.chunkSize : GENERATE_SLICE;
-  const slice = Math.max(chunk, Math.floor(GENERATE_SLICE / chunk) * chunk); // whole chunks per slice
+  // Chunks are generated one generate() call each (one call after another continues exactly), so that
+  // the state after each can be packed; without a listener, whole slices.
+  const step = o.onChunk ? chunk : Math.max(chunk, Math.floor(GENERATE_SLICE / chunk) * chunk);
   const samples = new Float32Array(o.length);
+  let sinceYield = 0;
   for (let done = 0; done < o.length; ) {
-    const n = Math.min(slice, o.length - done);
-    const at = done;
-    const onChunk = o.onChunk;
-    const out = stepper.generate(n, chunk, onChunk ? (c, f) => onChunk(c[0], at + f) : undefined);
-    samples.set(out[0], done);
+    const n = Math.min(step, o.length - done);
+    const out = stepper.generate(n)[0];
+    samples.set(out, done);
+    o.onChunk?.(out, done, stepper.pack());
     done += n;
-    if (done < o.length) await new Promise((resolve) => setImmediate(resolve));
+    sinceYield += n;
+    if (done < o.length && sinceYield >= GENERATE_SLICE) {
+      sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   return { samples, state: stepper.pack() };
 }

@@ -204,7 +204,7 @@ export class LabService {
           sampling: { ...(a.temperature !== undefined ? { temperature: a.temperature } : {}), ...(a.seed !== undefined ? { seed: a.seed } : {}) },
           backend: this.o.backend,
           chunkSize: a.chunkSize ?? 4096,
-          onChunk: (samples, from) => this.o.emit('generate.chunk', { runId, from, samples }),
+          onChunk: (samples, from, state) => this.o.emit('generate.chunk', { runId, from, samples, state }),
         });
         return { runId, samples: r.samples, state: r.state, primeSamples: r.primeSamples, truth: r.truth, sampleRate: r.sampleRate };
       }

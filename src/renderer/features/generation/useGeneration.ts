@@ -32,6 +32,22 @@ export interface GenerationHandlers {
 interface ShownRun {
   runId: string;
   base: number;
+  /** The chunks received in order, and the packed state after the last: kept if the run fails mid-way. */
+  received: Float32Array[];
+  receivedLength: number;
+  lastState: Float32Array | null;
+}
+
+/** A run that failed after some chunks: what arrived, and the state to continue from. */
+function receivedPart(run: ShownRun): { samples: Float32Array; state: Float32Array } | null {
+  if (!run.lastState || !run.receivedLength) return null;
+  const samples = new Float32Array(run.receivedLength);
+  let o = 0;
+  for (const c of run.received) {
+    samples.set(c, o);
+    o += c.length;
+  }
+  return { samples, state: run.lastState };
 }
 
 /** The run being heard: its player, where it starts in the view, and how much of it was pushed. */
@@ -69,6 +85,11 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     const off = client.on('generate.chunk', (c) => {
       const run = current.current;
       if (!run || c.runId !== run.runId) return;
+      if (c.from === run.receivedLength && c.state) {
+        run.received.push(c.samples);
+        run.receivedLength += c.samples.length;
+        run.lastState = c.state;
+      }
       const s = heard.current;
       if (s && s.runId === c.runId && c.from === s.pushed) {
         s.player.push(c.samples);
@@ -153,7 +174,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     setBusy(true);
     const before = view;
     const runId = newRunId();
-    const run = (current.current = { runId, base: 0 });
+    const run: ShownRun = (current.current = { runId, base: 0, received: [], receivedLength: 0, lastState: null });
     const sampleRate = options?.sampleRate ?? before.sampleRate;
     setView({ ...emptyGeneration, model, sampleRate });
     if (options?.play) startPlayback(run, sampleRate, length);
@@ -166,8 +187,15 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
       emitAppEvent('generation-done', { model, samples: r.samples.length });
     } catch (e) {
       if (heard.current?.runId === runId) stopPlayback();
-      if (current.current === run) setView(before); // an error never erases the last result
-      handlers.current.onError((e as Error).message);
+      const part = receivedPart(run);
+      if (current.current === run && part) {
+        // The engine went away mid-way: what it generated is kept, and Continue carries on from it.
+        setView({ model, primeSamples: new Float32Array(0), samples: part.samples, truth: null, sampleRate, state: part.state });
+        handlers.current.onError(`${(e as Error).message}. The ${part.samples.length.toLocaleString('en-US')} samples generated before that are kept; Continue carries on from them.`);
+      } else {
+        if (current.current === run) setView(before); // an error never erases the last result
+        handlers.current.onError((e as Error).message);
+      }
     } finally {
       setBusy(false);
     }
@@ -180,7 +208,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     const model = view.model;
     const runId = newRunId();
     // The continuation's chunks count from 0: they land after what is shown.
-    const run = (current.current = { runId, base: before.length });
+    const run: ShownRun = (current.current = { runId, base: before.length, received: [], receivedLength: 0, lastState: null });
     if (options?.play) startPlayback(run, view.sampleRate, length);
     else stopPlayback();
     let r;
@@ -188,8 +216,14 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
       r = await client.call('generate.start', { name: model, length, state: view.state, temperature, runId });
     } catch (e) {
       if (heard.current?.runId === runId) stopPlayback();
-      if (current.current === run) setView((g) => ({ ...g, samples: before }));
-      handlers.current.onError((e as Error).message);
+      const part = receivedPart(run);
+      if (current.current === run && part) {
+        setView((g) => ({ ...g, samples: concat(before, part.samples), truth: null, state: part.state }));
+        handlers.current.onError(`${(e as Error).message}. The ${part.samples.length.toLocaleString('en-US')} samples generated before that are kept; Continue carries on from them.`);
+      } else {
+        if (current.current === run) setView((g) => ({ ...g, samples: before }));
+        handlers.current.onError((e as Error).message);
+      }
     }
     setBusy(false);
     if (r && current.current === run) {
