@@ -86,7 +86,7 @@ export class LiveLoop {
       this.ctx = new AudioContext({ sampleRate: this.o.sampleRate, latencyHint: 'interactive' });
       await this.ctx.audioWorklet.addModule(CAPTURE_WORKLET_URL);
       this.source = this.ctx.createMediaStreamSource(this.stream);
-      this.node = new AudioWorkletNode(this.ctx, 'sequence-lab-capture', { processorOptions: { blockSize: this.o.batchSize } });
+      this.node = new AudioWorkletNode(this.ctx, 'sequence-lab-capture', { processorOptions: { blockSize: this.o.batchSize, recycle: true } });
       this.player = new StreamPlayer({ sampleRate: this.o.sampleRate, prerollSeconds: this.o.prerollSeconds, ringSeconds: 2, latencyHint: 'interactive' });
       this.player.on('started', () => (this.figures.sounding = true));
       this.player.on('error', (m) => this.fail(`Playback failed: ${m}`));
@@ -107,19 +107,25 @@ export class LiveLoop {
     if (!liveId || this.stopped) return;
     if (this.inFlight >= this.o.maxInFlight) {
       this.figures.dropped++;
+      this.node?.port.postMessage(batch, [batch.buffer]); // dropped, but its buffer is reused
       return;
     }
     const t0 = performance.now();
     const seq = this.seq++;
     this.inFlight++;
+    // The batch's buffer goes back to the capture worklet once the call has settled (its message was
+    // sent by then), so that the audio thread reuses it instead of allocating.
+    const recycle = () => this.node?.port.postMessage(batch, [batch.buffer]);
     this.o.client.call('live.push', { liveId, seq, samples: batch }).then(
       (r) => {
         this.inFlight--;
+        recycle();
         if (this.stopped) return;
         this.answer(performance.now() - t0, r);
       },
       (e: Error) => {
         this.inFlight--;
+        recycle();
         this.fail(e.message);
       },
     );
