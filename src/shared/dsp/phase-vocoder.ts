@@ -164,41 +164,67 @@ const TWO_OVER_PI = 2 / Math.PI;
 const HALF_PI_HI = 1.5707963267341256;
 const HALF_PI_LO = 6.077100506506192e-11;
 
-const advances = new Map<string, Float64Array>();
-/** binAdvance() of every bin at this hop, computed once per (frameSize, hop). */
-function advanceTable(frameSize: number, hop: number): Float64Array {
-  const key = `${frameSize}/${hop}`;
-  let t = advances.get(key);
-  if (!t) {
-    t = new Float64Array(frameSize / 2 + 1).map((_, k) => binAdvance(k, hop, frameSize));
-    advances.set(key, t);
-  }
-  return t;
+/** What resynthesize() keeps per frame size, made on first use: nothing in its per-frame path allocates. */
+interface Resynthesis {
+  window: Float64Array;
+  synth: ReturnType<typeof synthesisFrame>;
+  /** Buffers for one frame (not reentrant: nothing in resynthesize() awaits). */
+  re: Float64Array;
+  im: Float64Array;
+  frame: Float64Array;
+  peaks: Int32Array;
+  /** Per hop, binAdvance() of every bin, and 1 / overlapWeight() of each of the hop's samples in the steady state. */
+  advance: Map<number, Float64Array>;
+  steadyWeight: Map<number, Float64Array>;
 }
 
-const steadyWeights = new Map<string, Float64Array>();
-/** 1 / overlapWeight() of each of a hop's samples once `steady` frames overlap, computed once per (frameSize, hop). */
-function inverseSteadyWeights(window: Float64Array, hop: number, steady: number): Float64Array {
-  const key = `${window.length}/${hop}`;
-  let t = steadyWeights.get(key);
-  if (!t) {
-    t = new Float64Array(hop).map((_, n) => 1 / overlapWeight(window, hop, n, steady));
-    steadyWeights.set(key, t);
-  }
-  return t;
-}
-
-const scratch = new Map<number, { re: Float64Array; im: Float64Array; frame: Float64Array; peaks: Int32Array }>();
-/** resynthesize()'s buffers for one frame size (not reentrant: nothing in it awaits). */
-function scratchFor(frameSize: number): { re: Float64Array; im: Float64Array; frame: Float64Array; peaks: Int32Array } {
-  let s = scratch.get(frameSize);
+// Keyed by numbers (a string key built per call was garbage per frame).
+const resyntheses = new Map<number, Resynthesis>();
+function resynthesisFor(frameSize: number): Resynthesis {
+  let s = resyntheses.get(frameSize);
   if (!s) {
     const bins = frameSize / 2 + 1;
-    s = { re: new Float64Array(bins), im: new Float64Array(bins), frame: new Float64Array(frameSize), peaks: new Int32Array(bins) };
-    scratch.set(frameSize, s);
+    s = {
+      window: sharedHannWindow(frameSize),
+      synth: synthesisFrame(frameSize),
+      re: new Float64Array(bins),
+      im: new Float64Array(bins),
+      frame: new Float64Array(frameSize),
+      peaks: new Int32Array(bins),
+      advance: new Map(),
+      steadyWeight: new Map(),
+    };
+    resyntheses.set(frameSize, s);
   }
   return s;
 }
+
+// Loops, not map() with a closure, in these two: a closure over a parameter makes V8 allocate the function's
+// context on every call, cache hit or not.
+/** binAdvance() of every bin at this hop, computed once per (frameSize, hop). */
+function advanceTable(s: Resynthesis, frameSize: number, hop: number): Float64Array {
+  let t = s.advance.get(hop);
+  if (!t) {
+    t = new Float64Array(frameSize / 2 + 1);
+    for (let k = 0; k < t.length; k++) t[k] = binAdvance(k, hop, frameSize);
+    s.advance.set(hop, t);
+  }
+  return t;
+}
+
+/** 1 / overlapWeight() of each of a hop's samples once `steady` frames overlap, computed once per (frameSize, hop). */
+function inverseSteadyWeights(s: Resynthesis, hop: number, steady: number): Float64Array {
+  let t = s.steadyWeight.get(hop);
+  if (!t) {
+    t = new Float64Array(hop);
+    for (let n = 0; n < hop; n++) t[n] = 1 / overlapWeight(s.window, hop, n, steady);
+    s.steadyWeight.set(hop, t);
+  }
+  return t;
+}
+
+/** resynthesize()'s default options. */
+const DEFAULT_RESYNTHESIS: ResynthesisOptions = {};
 
 /**
  * Resynthesises frames from magnitudes and frequency deviations (frequencyDeviations()'s, measured at
@@ -216,7 +242,7 @@ export function resynthesize(
   state: PhaseVocoderState,
   magnitude: Float32Array,
   deviation: Float32Array,
-  options: ResynthesisOptions = {},
+  options: ResynthesisOptions = DEFAULT_RESYNTHESIS,
   out: Float32Array = new Float32Array(resynthesisLength(state, magnitude.length / (state.frameSize / 2 + 1))),
 ): Float32Array {
   const { frameSize, analysisHop, synthesisHop } = state;
@@ -229,15 +255,15 @@ export function resynthesize(
   if (out.length !== resynthesisLength(state, frames)) {
     throw new LabError('bad_argument', `Expected an output of ${resynthesisLength(state, frames)} samples for ${frames} frames, but got ${out.length}`);
   }
-  const window = sharedHannWindow(frameSize);
-  const synth = synthesisFrame(frameSize);
   const steady = framesToSteadyState(frameSize, synthesisHop);
-  // Scratch shared per frame size: a generator resynthesises one frame per call, and allocating these each
-  // time made the garbage collector a quarter of the spectral family's generation time.
-  const { re, im, frame, peaks } = scratchFor(frameSize);
-  const advanceA = advanceTable(frameSize, analysisHop);
-  const advanceS = advanceTable(frameSize, synthesisHop);
-  const steadyWeight = inverseSteadyWeights(window, synthesisHop, steady);
+  // Scratch and tables shared per frame size: a generator resynthesises one frame per call (live: per
+  // batch), and allocating these each time made the garbage collector a quarter of the spectral family's
+  // generation time. No closure either: one made per frame and the numbers it returned were garbage too.
+  const shared = resynthesisFor(frameSize);
+  const { window, synth, re, im, frame, peaks } = shared;
+  const advanceA = advanceTable(shared, frameSize, analysisHop);
+  const advanceS = advanceTable(shared, frameSize, synthesisHop);
+  const steadyWeight = inverseSteadyWeights(shared, synthesisHop, steady);
   const toAnalysis = (2 * Math.PI * analysisHop) / frameSize;
   const toSynthesis = (2 * Math.PI * synthesisHop) / frameSize;
   const { analysisPhase: pa, synthesisPhase: ps, tail } = state;
@@ -248,14 +274,13 @@ export function resynthesize(
     for (let k = 0; k < bins; k++) {
       pa[k] = principalArgument(pa[k] + advanceA[k] + toAnalysis * deviation[row + k]);
     }
-    const advance = (k: number) => principalArgument(ps[k] + advanceS[k] + toSynthesis * deviation[row + k]);
     const known = options.peaks && frames === 1 ? options.peaks : null;
     const at = known ? known.at : peaks;
     const count = !locking ? 0 : known ? known.count : spectralPeaks(magnitude, row, bins, peaks);
     if (state.frames === 0) {
       ps.set(pa); // start from the analysis phases: the first frame is as it was analysed
     } else if (count === 0) {
-      for (let k = 0; k < bins; k++) ps[k] = advance(k);
+      for (let k = 0; k < bins; k++) ps[k] = principalArgument(ps[k] + advanceS[k] + toSynthesis * deviation[row + k]);
     } else {
       let lo = 0;
       for (let i = 0; i < count; i++) {
@@ -265,8 +290,9 @@ export function resynthesize(
           hi = p; // the region ends at the lowest bin before the next peak
           for (let k = p + 1; k < at[i + 1]; k++) if (magnitude[row + k] < magnitude[row + hi]) hi = k;
         }
-        // Within (−3π, 3π): cos and sin need no principal value, and advance() takes one next frame.
-        const rotation = advance(p) - pa[p]; // read ps[p] before the region is overwritten
+        // Within (−3π, 3π): cos and sin need no principal value, and the next frame's advance takes one.
+        // ps[p] is read before the region is overwritten.
+        const rotation = principalArgument(ps[p] + advanceS[p] + toSynthesis * deviation[row + p]) - pa[p];
         for (let k = lo; k <= hi; k++) ps[k] = rotation + pa[k];
         lo = hi + 1;
       }

@@ -60,16 +60,26 @@ export function peakDeviations(magnitude: Float32Array, bins: number, out: Float
     out.fill(0, 0, bins);
     return 0;
   }
-  // Any increasing affine map of ln |X| gives the same offset (the features: the generator has them, not the logs).
-  const ln = logMagnitude ? (k: number) => logMagnitude[k] : (k: number) => Math.log(Math.max(1e-30, magnitude[k]));
   let lo = 0;
   for (let i = 0; i < count; i++) {
     const p = peaks[i];
     let offset = 0;
     if (p > 0 && p < bins - 1) {
-      const a = ln(p - 1);
-      const b = ln(p);
-      const c = ln(p + 1);
+      // Any increasing affine map of ln |X| gives the same offset (the features: the generator has them, not
+      // the logs). Read here, not through a closure: a closure's returned numbers were boxed, three heap
+      // numbers per peak, and the generator runs this once per frame (live: per batch), so nothing here allocates.
+      let a: number;
+      let b: number;
+      let c: number;
+      if (logMagnitude) {
+        a = logMagnitude[p - 1];
+        b = logMagnitude[p];
+        c = logMagnitude[p + 1];
+      } else {
+        a = Math.log(Math.max(1e-30, magnitude[p - 1]));
+        b = Math.log(Math.max(1e-30, magnitude[p]));
+        c = Math.log(Math.max(1e-30, magnitude[p + 1]));
+      }
       const d = a - 2 * b + c;
       if (d < 0) offset = Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / d));
     }

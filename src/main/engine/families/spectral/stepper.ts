@@ -146,6 +146,11 @@ interface SavedState {
   scalars: number[];
 }
 
+/** Hands `onChunk` samples [from, to) of every stream; outside run(), whose closure it was (see the note above predictionBuffers). */
+function deliver(out: Float32Array[], from: number, to: number, onChunk: (chunk: Float32Array[], from: number) => void): void {
+  onChunk(out.map((o) => o.subarray(from, to)), from);
+}
+
 export class SpectralStepper implements LiveStepper {
   readonly streams: number;
   private readonly k = new LstmKernel();
@@ -430,7 +435,7 @@ export class SpectralStepper implements LiveStepper {
       this.pending -= take;
       made += take;
       if (onChunk && (made - delivered >= chunkSize || made === length)) {
-        onChunk(out.map((o) => o.subarray(delivered, made)), delivered);
+        deliver(out, delivered, made, onChunk);
         delivered = made;
       }
     }
@@ -556,37 +561,43 @@ export class SpectralStepper implements LiveStepper {
     p.count += p.hop.length - over;
   }
 
+  // The per-frame methods and these two make no closures: a closure over a method's variables makes V8
+  // allocate the method's context on every call, even where the closure is made only once; so what the
+  // closures make is made in methods of its own.
+
   /** The predictions' vocoders and FIFO, made on the first observe() that asks for predictions. */
   private predictionBuffers(): LivePredictions {
+    return this.predictions ?? (this.predictions = this.makePredictions());
+  }
+
+  private makePredictions(): LivePredictions {
     const { frameSize: N, hop, bins: F, streams: B } = this;
-    if (!this.predictions) {
-      const pv = Array.from({ length: B }, () => {
-        const s = createPhaseVocoderState({ frameSize: N, analysisHop: hop });
-        s.frames = Math.ceil(N / hop); // as in the steady state: each frame gives a whole hop
-        return s;
-      });
-      this.predictions = { pv, fifo: Array.from({ length: B }, () => new Float32Array(2 * hop)), read: 0, count: 0, hop: new Float32Array(hop), options: { peaks: { at: new Int32Array(F), count: 0 } } };
-    }
-    return this.predictions;
+    const pv = Array.from({ length: B }, () => {
+      const s = createPhaseVocoderState({ frameSize: N, analysisHop: hop });
+      s.frames = Math.ceil(N / hop); // as in the steady state: each frame gives a whole hop
+      return s;
+    });
+    return { pv, fifo: Array.from({ length: B }, () => new Float32Array(2 * hop)), read: 0, count: 0, hop: new Float32Array(hop), options: { peaks: { at: new Int32Array(F), count: 0 } } };
   }
 
   /** The rows of lstm.wasm's memory the frame loops read, made once (again only if the memory grew). */
   private view(): StepperViews {
     const buffer = this.k.x.memory.buffer;
-    if (this.views?.buffer !== buffer) {
-      const { bins: F, streams: B, live } = this;
-      const E = this.w.embedding;
-      const rows = (at: number, n: number) => Array.from({ length: B }, (_, b) => new Float32Array(buffer, at + 4 * b * n, n));
-      this.views = {
-        buffer,
-        xRow: rows(this.x, F),
-        magnitude: rows(this.magnitudes, F),
-        embedded: rows(live.embedded, E),
-        drawn: rows(live.drawn, F),
-        drawnMagnitude: rows(live.drawnMagnitude, F),
-      };
-    }
-    return this.views;
+    return this.views?.buffer === buffer ? this.views : (this.views = this.makeViews(buffer));
+  }
+
+  private makeViews(buffer: ArrayBufferLike): StepperViews {
+    const { bins: F, streams: B, live } = this;
+    const E = this.w.embedding;
+    const rows = (at: number, n: number) => Array.from({ length: B }, (_, b) => new Float32Array(buffer, at + 4 * b * n, n));
+    return {
+      buffer,
+      xRow: rows(this.x, F),
+      magnitude: rows(this.magnitudes, F),
+      embedded: rows(live.embedded, E),
+      drawn: rows(live.drawn, F),
+      drawnMagnitude: rows(live.drawnMagnitude, F),
+    };
   }
 
   save(): void {
