@@ -60,7 +60,12 @@ async function main(): Promise<void> {
     });
   });
 
-  const supervisor = new EngineSupervisor({ spawn: spawnUtility, modelsDir: process.env.SEQUENCE_LAB_MODELS ?? path.join(homedir(), '.sequence-lab', 'models') });
+  const supervisor = new EngineSupervisor({
+    spawn: spawnUtility,
+    modelsDir: process.env.SEQUENCE_LAB_MODELS ?? path.join(homedir(), '.sequence-lab', 'models'),
+    // By default the models folder's sibling recordings/ (the engine decides).
+    ...(process.env.SEQUENCE_LAB_RECORDINGS ? { recordingsDir: process.env.SEQUENCE_LAB_RECORDINGS } : {}),
+  });
   void supervisor.start().catch(() => {});
 
   const win = new BrowserWindow({

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_CHANNEL } from '../../src/shared/protocol-names';
+import { encodeWav } from '../../src/shared/signals/wav';
 import { ensureDesktopBuilt, FAKE_ELECTRON, OUT } from '../fixtures/fake-electron/desktop-build';
 
 type Reply = { ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } };
@@ -58,7 +59,7 @@ beforeAll(async () => {
     execArgv: ['--import', FAKE_ELECTRON.register],
     serialization: 'advanced',
     // Two training threads, so the fused kernel's worker thread starts from out/main/native.
-    env: { ...process.env, SEQUENCE_LAB_MODELS: models, SEQUENCE_LAB_THREADS: '2', SEQUENCE_LAB_BACKEND: 'wasm' },
+    env: { ...process.env, SEQUENCE_LAB_MODELS: models, SEQUENCE_LAB_RECORDINGS: path.join(models, '..', `${path.basename(models)}-recordings`), SEQUENCE_LAB_THREADS: '2', SEQUENCE_LAB_BACKEND: 'wasm' },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   main.stderr!.on('data', (d: Buffer) => {
@@ -89,6 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (main && main.exitCode === null) main.kill('SIGKILL');
   if (models) rmSync(models, { recursive: true, force: true });
+  if (models) rmSync(`${models}-recordings`, { recursive: true, force: true });
 });
 
 describe('the Electron main process (built, on a fake Electron)', () => {
@@ -181,6 +183,25 @@ describe('the Electron main process (built, on a fake Electron)', () => {
     expect(done.payload).toMatchObject({ outcome: 'completed', error: null });
     const got = await ctl<Reply>('call', { command: 'models.get', args: { name: 'desktop-1' } });
     expect(got.result!.batchLosses).toBeInstanceOf(Float32Array);
+  });
+
+  it('carries an imported file\'s bytes and live batches through IPC, and the recordings stay beside the models', async () => {
+    const tone = Float32Array.from({ length: 16000 }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 220 * i) / 16000));
+    const imported = await ctl<Reply>('call', { command: 'recordings.import', args: { fileName: 'tone.wav', bytes: encodeWav(tone, 16000) } });
+    expect(imported).toMatchObject({ ok: true, result: { recording: { name: 'tone', samples: 16000, sampleRate: 16000 } } });
+    const list = await ctl<Reply>('call', { command: 'recordings.list', args: {} });
+    expect(list.result!.dir).toBe(`${models}-recordings`);
+    // desktop-1 trained at 16 kHz above: the page's batches go through it and come back.
+    const started = await ctl<Reply>('call', { command: 'live.start', args: { name: 'desktop-1', mode: 'follow', sampleRate: 16000 } });
+    expect(started).toMatchObject({ ok: true, result: { batchSize: 128, family: 'regression' } });
+    const liveId = started.result!.liveId as string;
+    for (let seq = 0; seq < 3; seq++) {
+      const r = await ctl<Reply>('call', { command: 'live.push', args: { liveId, seq, samples: tone.slice(seq * 128, (seq + 1) * 128) } });
+      expect(r.ok).toBe(true);
+      expect(r.result!.samples).toBeInstanceOf(Float32Array);
+      expect((r.result!.samples as Float32Array).length).toBe(128);
+    }
+    expect(await ctl<Reply>('call', { command: 'live.stop', args: { liveId } })).toMatchObject({ ok: true, result: { batches: 3 } });
   });
 
   it('reports a killed engine to the page as crashed, then restarted, and answers again', async () => {
