@@ -180,7 +180,12 @@ export function SignalPanel({
       <div className="row">
         <label>
           preset
-          <select data-testid="preset" value={preset} onChange={(e) => choosePreset(e.target.value)}>
+          <select data-testid="preset" value={chosenRecording ? '' : preset} onChange={(e) => choosePreset(e.target.value)}>
+            {chosenRecording && (
+              <option value="" disabled>
+                (a recording)
+              </option>
+            )}
             {presets.map((p) => (
               <option key={p.name} value={p.name} title={p.description}>
                 {p.name}
