@@ -85,6 +85,8 @@ export function App({ client }: { client: LabClient }) {
   const [recordings, setRecordings] = useState<{ dir: string | null; list: RecordingSummaryData[] }>({ dir: null, list: [] });
   const [presetShown, setPresetShown] = useState<PresetSettings | null>(initial.preset);
   const [preview, setPreview] = useState<SignalPreview | null>(null);
+  /** Which signal the preview shows (its signalKey): a recording's regions are drawn over its own waveform only. */
+  const [previewKey, setPreviewKey] = useState<unknown>(null);
   const [form, setForm] = useState<TrainForm>(initial.form);
   const [models, setModels] = useState<ModelSummary[]>([]);
   const [selected, setSelected] = useState<string | null>(initial.selected);
@@ -231,12 +233,14 @@ export function App({ client }: { client: LabClient }) {
     let stale = false;
     if (choice.preview) {
       setPreview(choice.preview);
+      setPreviewKey(key);
       setError(null);
       return;
     }
     void guard(() => client.call('signal.preview', { source: choice.source })).then((p) => {
       if (p && !stale) {
         setPreview(p);
+        setPreviewKey(key);
         setError(null);
       }
     });
@@ -459,7 +463,7 @@ export function App({ client }: { client: LabClient }) {
             }}
             newTake={() => new TakeUpload(client)}
             onImport={importAudio}
-            recording={chosenRecording}
+            recording={chosenRecording && previewKey === currentKey ? chosenRecording : null}
             onRegionsChange={(r) => chosenRecording && setChoice({ ...choice, source: { kind: 'recording', name: chosenRecording.name, ...(r.region ? { region: r.region } : {}), ...(r.primeRegion ? { primeRegion: r.primeRegion } : {}) } })}
           />
           <RecordingsPanel

@@ -52,6 +52,7 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
   const [loaded, setLoaded] = useState<unknown>(null);
   const loading = useRef<unknown>(null);
   const regionChange = useRef(onRegionChange);
+  const drawingRegions = useRef(false);
   regionChange.current = onRegionChange;
   const [zoom, setZoom] = useState(0);
   const readyRef = useRef(onReady);
@@ -74,7 +75,9 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
     ws.current = w;
     const rp = w.registerPlugin(RegionsPlugin.create());
     regionsPlugin.current = rp;
-    const offUpdate = rp.on('region-updated', (r) => regionChange.current?.(r.id, { start: r.start, end: r.end }));
+    // Only the user's drags report back: the plugin also moves regions itself when they are added
+    // (clamped to the duration, nudged apart when they overlap), and that must not rewrite them.
+    const offUpdate = rp.on('region-updated', (r) => !drawingRegions.current && regionChange.current?.(r.id, { start: r.start, end: r.end }));
     const off = w.on('ready', (d) => {
       setLoaded(loading.current);
       readyRef.current?.(d);
@@ -157,9 +160,14 @@ export function Waveform({ samples = null, peaks = null, sampleRate, height = 96
   useEffect(() => {
     const rp = regionsPlugin.current;
     if (!rp || !drawn || loaded !== drawn) return;
-    rp.clearRegions();
-    for (const r of JSON.parse(regionsKey) as WaveRegion[]) {
-      rp.addRegion({ id: r.id, start: r.start, end: r.end, color: r.color, content: r.label, drag: draggable, resize: draggable });
+    drawingRegions.current = true;
+    try {
+      rp.clearRegions();
+      for (const r of JSON.parse(regionsKey) as WaveRegion[]) {
+        rp.addRegion({ id: r.id, start: r.start, end: r.end, color: r.color, content: r.label, drag: draggable, resize: draggable });
+      }
+    } finally {
+      drawingRegions.current = false;
     }
   }, [regionsKey, loaded, drawn, draggable]);
 
