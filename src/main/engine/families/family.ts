@@ -76,10 +76,10 @@ export interface Stepper {
   readonly streams: number;
   /**
    * The next `length` samples of each stream, in signal units, `[streams][length]`. A frame-rate
-   * family generates whole hops and keeps what it made beyond `length` in its state.
-   * `onChunk` hears them in chunks of `chunkSize` samples per stream (from: the chunk's first index).
+   * family generates whole hops and keeps what it made beyond `length` in its state. Streaming in
+   * chunks is generator.ts's: one call per chunk, each continuing exactly.
    */
-  generate(length: number, chunkSize?: number, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[];
+  generate(length: number): Float32Array[];
   /** The packed state after the last sample generated; pass it to `stepper()` to continue. */
   pack(): Float32Array;
   /**

@@ -171,26 +171,23 @@ export class CategoricalStepper implements LiveStepper {
     k.f32(this.x, B * I).set(rowsOf(n - 1, 1));
   }
 
-  generate(length: number, chunkSize = length, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[] {
+  generate(length: number): Float32Array[] {
     const out = Array.from({ length: this.streams }, () => new Float32Array(length));
-    this.run(out, length, chunkSize, onChunk);
+    this.run(out, length);
     return out;
   }
 
   generateInto(out: Float32Array[]): void {
-    const n = checkLiveOutput(out, this.streams);
-    this.run(out, n, n);
+    this.run(out, checkLiveOutput(out, this.streams));
   }
 
-  private run(out: Float32Array[], length: number, chunkSize: number, onChunk?: (chunk: Float32Array[], from: number) => void): void {
+  private run(out: Float32Array[], length: number): void {
     const B = this.streams;
     const io = this.io;
     const { offset, scale } = this.normalisation;
     const a = this.preEmphasis;
-    const slice = Math.max(1, Math.min(SLICE, chunkSize || SLICE));
-    let delivered = 0;
-    for (let from = 0; from < length; from += slice) {
-      const steps = Math.min(slice, length - from);
+    for (let from = 0; from < length; from += SLICE) {
+      const steps = Math.min(SLICE, length - from);
       this.k.x.cat_generate(
         this.w.layers.length, this.stack.desc, this.w.cell === 'gru' ? 1 : 0, B, this.context, this.W, this.bias, this.w.levels, this.invTemp, this.cut,
         io.scale, io.offset, steps, this.rng, this.x, this.out, this.z, this.l,
@@ -204,10 +201,6 @@ export class CategoricalStepper implements LiveStepper {
           o[from + s] = y * scale + offset;
         }
         this.deEmphasis[b] = y;
-      }
-      if (onChunk && (from + steps - delivered >= chunkSize || from + steps === length)) {
-        onChunk(out.map((o) => o.subarray(delivered, from + steps)), delivered);
-        delivered = from + steps;
       }
     }
   }

@@ -29,8 +29,8 @@ export class RegressionStepper implements LiveStepper {
     this.y = new Float32Array(this.streams);
   }
 
-  generate(length: number, chunkSize?: number, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[] {
-    const r = generate({ weights: this.weights, normalisation: this.normalisation, state: this.pack(), length, ...(onChunk ? { chunkSize, onChunk } : {}) });
+  generate(length: number): Float32Array[] {
+    const r = generate({ weights: this.weights, normalisation: this.normalisation, state: this.pack(), length });
     this.setState(r.state);
     return r.samples;
   }

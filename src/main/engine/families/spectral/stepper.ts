@@ -146,11 +146,6 @@ interface SavedState {
   scalars: number[];
 }
 
-/** Hands `onChunk` samples [from, to) of every stream; outside run(), whose closure it was (see the note above predictionBuffers). */
-function deliver(out: Float32Array[], from: number, to: number, onChunk: (chunk: Float32Array[], from: number) => void): void {
-  onChunk(out.map((o) => o.subarray(from, to)), from);
-}
-
 export class SpectralStepper implements LiveStepper {
   readonly streams: number;
   private readonly k = new LstmKernel();
@@ -393,23 +388,21 @@ export class SpectralStepper implements LiveStepper {
     this.pending = this.hop;
   }
 
-  generate(length: number, chunkSize = length, onChunk?: (chunk: Float32Array[], from: number) => void): Float32Array[] {
+  generate(length: number): Float32Array[] {
     const out = Array.from({ length: this.streams }, () => new Float32Array(length));
-    this.run(out, length, chunkSize, onChunk);
+    this.run(out, length);
     return out;
   }
 
   generateInto(out: Float32Array[]): void {
-    const n = checkLiveOutput(out, this.streams);
-    this.run(out, n, n);
+    this.run(out, checkLiveOutput(out, this.streams));
   }
 
-  private run(out: Float32Array[], length: number, chunkSize: number, onChunk?: (chunk: Float32Array[], from: number) => void): void {
+  private run(out: Float32Array[], length: number): void {
     const B = this.streams;
     const { offset } = this.normalisation;
     const { hop, frameSize: N, live } = this;
     let made = 0;
-    let delivered = 0;
     while (made < length) {
       if (this.pending === 0) {
         this.step();
@@ -434,10 +427,6 @@ export class SpectralStepper implements LiveStepper {
       live.at = (live.at + take) % N;
       this.pending -= take;
       made += take;
-      if (onChunk && (made - delivered >= chunkSize || made === length)) {
-        deliver(out, delivered, made, onChunk);
-        delivered = made;
-      }
     }
   }
 
