@@ -226,11 +226,10 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const preset = str(v, 'preset');
   const recording = str(v, 'recording');
   if (recording !== undefined && (str(v, 'wav') !== undefined || preset !== undefined)) throw new LabError('bad_argument', 'give one of --preset NAME, --wav FILE or --recording NAME');
-  // A library recording trains on a copy beside the model folder (as the UI's runs do), so that
-  // renaming or deleting the recording later leaves the model whole.
-  const wav = recording !== undefined && !v.resume ? await copyRecording(recordingsLibrary(v), recording, out) : str(v, 'wav');
+  // A library recording is checked here and copied once every argument is (see below).
+  const wav = recording !== undefined && !v.resume ? await recordingsLibrary(v).pathOf(recording) : str(v, 'wav');
   if (!v.resume && !!preset === !!wav) throw new LabError('bad_argument', 'train needs exactly one of --preset NAME, --wav FILE or --recording NAME (or --resume)');
-  if (v.resume && (preset || wav)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav/--recording');
+  if (v.resume && (preset || wav || recording !== undefined)) throw new LabError('bad_argument', '--resume continues the signal saved in --out; drop --preset/--wav/--recording');
   const region = regionArg(v, 'region');
   const primeRegion = regionArg(v, 'prime-region');
   if ((region || primeRegion) && !wav) throw new LabError('bad_argument', `--${region ? 'region' : 'prime-region'} marks a span of a --wav file or --recording`);
@@ -302,6 +301,15 @@ async function cmdTrain(argv: string[]): Promise<number> {
         }
       : undefined;
 
+  // A library recording trains on a copy beside the model folder (as the UI's runs do), so that
+  // renaming or deleting the recording later leaves the model whole.
+  let copy: string | null = null;
+  if (recording !== undefined && source?.kind === 'wav') {
+    copy = path.join(path.dirname(path.resolve(out)), '.sources', `${path.basename(out)}-${Date.now().toString(36)}.wav`);
+    await recordingsLibrary(v).copyTo(recording, copy);
+    source.path = copy;
+  }
+
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -312,8 +320,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   /** A recording's copy that no checkpoint came to use is not left behind. */
   const dropCopy = async () => {
-    if (recording === undefined || !wav || v.resume) return;
-    if (!(await fs.stat(path.join(out, 'spec.json')).catch(() => null))) await fs.rm(wav, { force: true });
+    if (copy && !(await fs.stat(path.join(out, 'spec.json')).catch(() => null))) await fs.rm(copy, { force: true });
   };
   try {
     const report = await train({
@@ -562,17 +569,6 @@ function regionArg(v: Values, name: string): Region | undefined {
   const r = checkRegionText(text, Infinity);
   if (r.error !== null || !r.value) throw new LabError('bad_argument', `--${name} ${r.error ?? 'is empty'} (got "${text}")`);
   return r.value;
-}
-
-/** Copies a library recording to `<out's folder>/.sources/`, atomically; returns the copy's path. */
-async function copyRecording(lib: RecordingsLibrary, name: string, out: string): Promise<string> {
-  const from = await lib.pathOf(name);
-  const dir = path.join(path.dirname(path.resolve(out)), '.sources');
-  const file = path.join(dir, `${path.basename(out)}-${Date.now().toString(36)}.wav`);
-  await fs.mkdir(dir, { recursive: true });
-  await fs.copyFile(from, `${file}.tmp`);
-  await fs.rename(`${file}.tmp`, file);
-  return file;
 }
 
 function modelsDirArg(v: Values): string {

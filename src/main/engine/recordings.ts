@@ -134,11 +134,22 @@ export class RecordingsLibrary {
     return { samples: wav.samples, sampleRate: wav.sampleRate, path: file };
   }
 
-  /** The path of an existing recording (for a training run to copy). */
+  /** The path of an existing recording. */
   async pathOf(name: string): Promise<string> {
     const file = this.file(name);
     if (!(await fs.stat(file).catch(() => null))?.isFile()) throw new LabError('not_found', `No recording named "${name}"`);
     return file;
+  }
+
+  /**
+   * Copies a recording to `file` (a training run's own copy, so that renaming or deleting the recording
+   * later leaves the model whole): through `<file>.tmp` and a rename, so `file` is whole or absent.
+   */
+  async copyTo(name: string, file: string): Promise<void> {
+    const from = await this.pathOf(name);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.copyFile(from, `${file}.tmp`);
+    await fs.rename(`${file}.tmp`, file);
   }
 
   /** A name not yet taken by a recording or a take in progress: `base`, `base (2)`, … */

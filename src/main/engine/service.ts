@@ -125,35 +125,14 @@ export class LabService {
         if (source.kind === 'recording') {
           // The whole recording: the UI draws the regions over it.
           const r = await this.recordings.read(source.name);
-          return {
-            length: r.samples.length,
-            sampleRate: r.sampleRate,
-            peaks: computePeaks(r.samples),
-            spectrogram: spectrogramImage(r.samples, r.sampleRate),
-            noiseFloor: null,
-            description: source.name,
-          };
+          return preview(r.samples, r.sampleRate, null, source.name);
         }
         if (source.kind === 'samples') {
           checkFinite(source.samples, source.name);
-          return {
-            length: source.samples.length,
-            sampleRate: source.sampleRate,
-            peaks: computePeaks(source.samples),
-            spectrogram: spectrogramImage(source.samples, source.sampleRate),
-            noiseFloor: null,
-            description: source.name,
-          };
+          return preview(source.samples, source.sampleRate, null, source.name);
         }
         const s = await loadSignal(source);
-        return {
-          length: s.samples.length,
-          sampleRate: s.sampleRate,
-          peaks: computePeaks(s.samples),
-          spectrogram: spectrogramImage(s.samples, s.sampleRate),
-          noiseFloor: s.noiseFloor,
-          description: findPreset(source.name)?.description ?? source.name,
-        };
+        return preview(s.samples, s.sampleRate, s.noiseFloor, findPreset(source.name)?.description ?? source.name);
       }
       case 'train.start': {
         const a = parseCommandArgs(command, rawArgs);
@@ -411,15 +390,12 @@ export class LabService {
     const dir = path.join(this.o.modelsDir, SOURCES_DIR);
     const file = path.join(dir, `${name}-${Date.now().toString(36)}.wav`);
     if (source.kind === 'recording') {
-      const from = await this.recordings.pathOf(source.name);
       const { sampleRate, seconds } = await this.recordings.summary(source.name);
       for (const [what, r] of [['region', source.region], ['primeRegion', source.primeRegion]] as const) {
         if (r && r.start >= seconds) throw new LabError('bad_argument', `The ${what === 'region' ? 'training region' : 'prime region'} starts at ${r.start.toFixed(2)} s, after the end of "${source.name}" (${seconds.toFixed(2)} s)`);
       }
-      await fs.mkdir(dir, { recursive: true });
       if (this.training) this.training.sourcePath = file; // not pruned while this run starts
-      await fs.copyFile(from, `${file}.tmp`);
-      await fs.rename(`${file}.tmp`, file);
+      await this.recordings.copyTo(source.name, file);
       return { kind: 'wav', path: file, sampleRate, recording: source.name, ...(source.region ? { region: source.region } : {}), ...(source.primeRegion ? { primeRegion: source.primeRegion } : {}) };
     }
     checkFinite(source.samples, source.name);
@@ -443,6 +419,11 @@ export class LabService {
       });
     return { runId };
   }
+}
+
+/** What the UI draws of a signal (signal.preview's result): its length, min/max peaks and spectrogram. */
+function preview(samples: Float32Array, sampleRate: number, noiseFloor: number | null, description: string): CommandResult<'signal.preview'> {
+  return { length: samples.length, sampleRate, peaks: computePeaks(samples), spectrogram: spectrogramImage(samples, sampleRate), noiseFloor, description };
 }
 
 function checkFinite(x: Float32Array, name: string): void {
