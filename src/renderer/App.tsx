@@ -26,6 +26,11 @@ import { useTraining } from './features/training/useTraining';
 import { useConnection } from './features/useConnection';
 import type { ConnectionState, LabClient } from './lab-client';
 
+/** The notebook's sine: the first signal, and what is shown when a recording goes away. */
+function sineChoice(): SignalChoice {
+  return { source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' };
+}
+
 function presetChoice(p: PresetSettings): SignalChoice | null {
   const base = PRESETS[p.name]?.signal;
   if (!base) return null;
@@ -80,7 +85,8 @@ export function App({ client }: { client: LabClient }) {
   const [choice, setChoice] = useState<SignalChoice>(
     () =>
       (initial.recording && recordingChoice(initial.recording.name, initial.recording)) ||
-      (initial.preset && presetChoice(initial.preset)) || { source: { kind: 'preset', name: 'sine', signal: PRESETS.sine.signal }, label: 'sine' },
+      (initial.preset && presetChoice(initial.preset)) ||
+      sineChoice(),
   );
   const [recordings, setRecordings] = useState<{ dir: string | null; list: RecordingSummaryData[] }>({ dir: null, list: [] });
   const [presetShown, setPresetShown] = useState<PresetSettings | null>(initial.preset);
@@ -231,12 +237,6 @@ export function App({ client }: { client: LabClient }) {
       training.clear();
     }
     let stale = false;
-    if (choice.preview) {
-      setPreview(choice.preview);
-      setPreviewKey(key);
-      setError(null);
-      return;
-    }
     void guard(() => client.call('signal.preview', { source: choice.source })).then((p) => {
       if (p && !stale) {
         setPreview(p);
@@ -315,32 +315,14 @@ export function App({ client }: { client: LabClient }) {
     emitAppEvent('run-duplicated', { name, signal });
   };
 
-  /** Plays a signal that is being chosen (its state has not landed yet). */
-  const playChoice = async (c: SignalChoice) => {
-    const p = player.current;
-    if (!p) return;
-    gen.stopPlayback(); // one sound at a time: the continuation heard as it is generated stops too
-    stop();
-    const info = await guard(async () => {
-      const { samples, sampleRate } = await signalSamples(c, client);
-      return await p.play(samples, sampleRate, () => {
-        setPlaying(null);
-        emitAppEvent('playback-stopped', { label: 'signal', ended: true });
-      });
-    });
-    if (info) {
-      setPlaying('signal');
-      emitAppEvent('playback-started', { label: 'signal', state: info.state, sampleRate: info.sampleRate, seconds: info.seconds });
-    }
-  };
-
-  const play = async (what: 'signal' | 'generated') => {
+  /** Plays the signal (`c`: one being chosen, whose state has not landed yet) or the continuation. */
+  const play = async (what: 'signal' | 'generated', c: SignalChoice = choice) => {
     const p = player.current;
     if (!p) return;
     gen.stopPlayback(); // one sound at a time: the continuation heard as it is generated stops too
     if (playingRef.current) emitAppEvent('playback-stopped', { label: playingRef.current, ended: false }); // one player: that one stops
     const info = await guard(async () => {
-      const { samples, sampleRate } = what === 'signal' ? await signalSamples(choice, client) : generation;
+      const { samples, sampleRate } = what === 'signal' ? await signalSamples(c, client) : generation;
       return await p.play(samples, sampleRate, () => {
         setPlaying(null);
         emitAppEvent('playback-stopped', { label: what, ended: true });
@@ -360,7 +342,7 @@ export function App({ client }: { client: LabClient }) {
   const missingRecording = chosenRecording && recordings.dir !== null && !recordings.list.some((r) => r.name === chosenRecording.name) ? chosenRecording.name : null;
   useEffect(() => {
     if (!missingRecording) return;
-    setChoice(presetChoice({ name: 'sine', length: 50_001, noise: 0.02, seed: 1 })!);
+    setChoice(sineChoice());
     setEngineNote(`The recording "${missingRecording}" is no longer in the library; the sine preset is shown instead.`);
   }, [missingRecording]);
   const chooseRecording = (name: string) => {
@@ -396,7 +378,7 @@ export function App({ client }: { client: LabClient }) {
   };
   const deleteRecording = async (name: string) => {
     const r = await guard(() => client.call('recordings.delete', { name }));
-    if (r && chosenRecording?.name === name) setChoice(presetChoice({ name: 'sine', length: 50_001, noise: 0.02, seed: 1 })!);
+    if (r && chosenRecording?.name === name) setChoice(sineChoice());
     await refreshRecordings();
   };
 
@@ -473,7 +455,7 @@ export function App({ client }: { client: LabClient }) {
             unavailable={unavailable}
             onUse={(name, andPlay) => {
               const c = chooseRecording(name);
-              if (andPlay) void playChoice(c);
+              if (andPlay) void play('signal', c);
             }}
             onDownload={(n) => void downloadRecording(n)}
             onRename={renameRecording}

@@ -208,6 +208,20 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Whether 44 bytes are this lab's own header: a mono 32-bit float WAV with its data chunk straight after (sizes unchecked). */
+export function isOwnHeader(h: Buffer): boolean {
+  return (
+    h.length >= HEADER_BYTES &&
+    h.toString('latin1', 0, 4) === 'RIFF' &&
+    h.toString('latin1', 8, 16) === 'WAVEfmt ' &&
+    h.readUInt32LE(16) === 16 &&
+    h.readUInt16LE(20) === 3 &&
+    h.readUInt16LE(22) === 1 &&
+    h.readUInt16LE(34) === 32 &&
+    h.toString('latin1', 36, 40) === 'data'
+  );
+}
+
 export interface RecoveryReport {
   /** The recording's path now (`….wav` once a `.part.wav` has been renamed), or null if it was removed. */
   path: string | null;
@@ -242,16 +256,7 @@ export async function recoverRecording(path: string): Promise<RecoveryReport> {
     const { size } = await file.stat();
     const h = Buffer.alloc(HEADER_BYTES);
     await file.read(h, 0, HEADER_BYTES, 0);
-    const ours =
-      size >= HEADER_BYTES &&
-      h.toString('latin1', 0, 4) === 'RIFF' &&
-      h.toString('latin1', 8, 16) === 'WAVEfmt ' &&
-      h.readUInt32LE(16) === 16 &&
-      h.readUInt16LE(20) === 3 &&
-      h.readUInt16LE(22) === 1 &&
-      h.readUInt16LE(34) === 32 &&
-      h.toString('latin1', 36, 40) === 'data';
-    if (!ours) throw new LabError('bad_file', `${name} is not a recording this lab wrote (${size} bytes, no mono float WAV header), so it cannot be recovered`);
+    if (size < HEADER_BYTES || !isOwnHeader(h)) throw new LabError('bad_file', `${name} is not a recording this lab wrote (${size} bytes, no mono float WAV header), so it cannot be recovered`);
     const sampleRate = h.readUInt32LE(24);
     if (sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE) throw new LabError('bad_file', `${name} has a damaged header: sample rate ${sampleRate}`);
     const samples = Math.min(MAX_RECORDING_SAMPLES, Math.floor((size - HEADER_BYTES) / BYTES_PER_SAMPLE));

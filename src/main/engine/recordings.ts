@@ -10,7 +10,7 @@ import { LabError } from '../../shared/errors';
 import { encodeWav, decodeWav } from '../../shared/signals/wav';
 import { signalTooLong } from '../../shared/limits';
 import { decodeAudioFile } from './decode-audio';
-import { PART_SUFFIX, RecordingWriter, recoverRecording, type RecoveryReport } from './recording-writer';
+import { isOwnHeader, PART_SUFFIX, RecordingWriter, recoverRecording, type RecoveryReport } from './recording-writer';
 import { writeFileAtomic } from './store';
 
 /** A recording as the library lists it. */
@@ -112,8 +112,7 @@ export class RecordingsLibrary {
     try {
       const h = Buffer.alloc(44);
       await fd.read(h, 0, 44, 0);
-      const ours = h.toString('latin1', 0, 4) === 'RIFF' && h.toString('latin1', 8, 16) === 'WAVEfmt ' && h.readUInt16LE(20) === 3 && h.readUInt16LE(22) === 1 && h.readUInt16LE(34) === 32 && h.toString('latin1', 36, 40) === 'data';
-      if (ours && h.readUInt32LE(40) === st.size - 44) {
+      if (isOwnHeader(h) && h.readUInt32LE(40) === st.size - 44) {
         sampleRate = h.readUInt32LE(24);
         samples = (st.size - 44) / 4;
       }

@@ -19,11 +19,6 @@ export interface SignalChoice {
   label: string;
   /** A recording's samples, once fetched (to play it). */
   audio?: { samples: Float32Array; sampleRate: number };
-  /**
-   * What to show, when the page already has it (a file decoded in a worker): the engine is then not
-   * asked for a preview, so an hour of audio is drawn without sending its 230 MB first.
-   */
-  preview?: SignalPreview;
 }
 
 /** What the engine returns for a signal to show: its length and min/max peaks. */
