@@ -1,6 +1,7 @@
 // The audio families' quality and speed on the recordings bench/make-audio.sh makes (issue 9's bars),
 // run as a script, not a timed test:
 //   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
+//       [--listen DIR: writes each continuation, its truth and prime as WAV files]
 //       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--seed S] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
@@ -9,6 +10,8 @@
 // references, generation speed on one core, RMS of each 0.5 s, long-term LSD, pitch and flatness.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { encodeWav } from '../src/shared/signals/wav';
 import { generateFromFolder, train } from '../src/main/engine/engine';
 import { familyOf } from '../src/main/engine/families';
 import { loadModelFolder } from '../src/main/engine/store';
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-train': { type: 'boolean' },
     json: { type: 'boolean' },
+    listen: { type: 'string' },
   },
 });
 const recordings = (values.only ?? 'vowel,phrase,pluck,bowed,noise').split(',');
@@ -104,6 +108,13 @@ for (const name of recordings) {
   folder.model.dispose();
   const reference = g.truth && g.truth.length >= length / 2 ? g.truth : g.primeSamples;
   const j = judgeContinuation(g.samples, g.primeSamples, reference, rate);
+  if (values.listen) {
+    mkdirSync(values.listen, { recursive: true });
+    const write = (what: string, x: Float32Array) => writeFileSync(path.join(values.listen!, `${name}-${spec.model.family}-${what}.wav`), encodeWav(x, rate));
+    write(`T${temperature}`, g.samples);
+    write('prime', g.primeSamples);
+    if (g.truth) write('truth', g.truth);
+  }
   const m = spec.metrics && 'family' in spec.metrics && spec.metrics.family === 'categorical' ? spec.metrics : null;
   const sm = spec.metrics && 'family' in spec.metrics && spec.metrics.family === 'spectral' ? spec.metrics : null;
   const lsd = { model: j.model.lsdDb, silence: j.baselines.silence.lsdDb, lp: j.baselines.linearPredictor?.lsdDb ?? null, loop: j.baselines.lastPeriodLooped?.lsdDb ?? null, freeze: j.baselines.spectralFreeze?.lsdDb ?? null };
@@ -141,7 +152,7 @@ for (const name of recordings) {
       `${name.padEnd(7)} T=${temperature} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
         (sm ? `NLL ${f(row.test_nll, 3)} nats/bin (persistence ${f(row.persistence_nll, 3)}, bin spread ${f(row.mean_frame_nll, 3)})` : `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})`) +
         `  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
-        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model, 1)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop, 1)}, freeze ${f(lsd.freeze, 1)})` +
+        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop)}, freeze ${f(lsd.freeze)})` +
         `  pitch ${f(row.pitch_hz, 1)} vs ${f(row.source_pitch_hz, 1)} Hz (${f(row.pitch_error_pct, 1)} %)  flatness ${f(row.flatness, 3)} vs ${f(row.source_flatness, 3)}  [vs ${row.judged_against}]\n`,
     );
   }

@@ -15,6 +15,7 @@ import {
 } from '../../src/shared/dsp/phase-vocoder';
 import { spectralDistance } from '../../src/shared/dsp/spectral-distance';
 import { dominantFrequency, rms } from '../../src/shared/dsp/spectrum';
+import { peakDeviations } from '../../src/shared/dsp/spectral-features';
 import { frequencyDeviations, istft, magnitudes, stft } from '../../src/shared/dsp/stft';
 
 function noise(length: number, seed = 1): Float32Array {
@@ -94,25 +95,55 @@ describe('phase-vocoder resynthesis', () => {
   });
 });
 
+/** Each frame's frequencies from its peaks, as a generator has them (no measured phase). */
+function fromPeaks(m: Float32Array, bins: number): Float32Array {
+  const d = new Float32Array(m.length);
+  const peaks = new Int32Array(bins);
+  for (let t = 0; t < m.length / bins; t++) peakDeviations(m.subarray(t * bins, (t + 1) * bins), bins, d.subarray(t * bins, (t + 1) * bins), peaks);
+  return d;
+}
+
+describe('phase-vocoder resynthesis of drawn frames', () => {
+  const n = 16000;
+  const level = (x: Float32Array, y: Float32Array) => rms(y.subarray(1024, n - 1024)) / rms(x.subarray(1024, n - 1024));
+  it.each([
+    ['a steady sine', Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(2 * Math.PI * 0.0213 * i)), 0.99, 0.5],
+    // Its peak moves to another bin every frame or two: a new partial's phases each time.
+    ['a rising chirp', Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(2 * Math.PI * (0.01 * i + (0.1 * i * i) / (2 * n)))), 0.7, 0.2],
+  ])('from magnitudes and the peaks\' frequencies keeps the level of %s (as if measured, it does not)', (_name, x, drawnAtLeast, measuredBelow) => {
+    const spec = stft(x);
+    const m = magnitudes(spec);
+    const d = fromPeaks(m, spec.bins);
+    const drawn = resynthesizeSignal(m, d, { length: n, drawn: true });
+    expect(level(x, drawn)).toBeGreaterThan(drawnAtLeast);
+    expect(level(x, drawn)).toBeLessThan(1.02);
+    expect(level(x, resynthesizeSignal(m, d, { length: n }))).toBeLessThan(measuredBelow);
+    // The spectrum at the middle second's frame sits where the source's does.
+    const middle = (y: Float32Array) => dominantFrequency(y.subarray(n / 2 - 2048, n / 2 + 2048));
+    expect(Math.abs(middle(drawn) / middle(x) - 1)).toBeLessThan(0.02);
+  });
+});
+
 describe('phase-vocoder state', () => {
   it.each([
     ['1x, locked', 256, 256, true],
     ['1x, unlocked', 256, 256, false],
     ['stretched 2x', 128, 256, true],
     ['stretched 0.5x', 512, 256, true],
-  ] as const)('resynthesising in two calls, packed between them, equals one call exactly (%s)', (_name, analysisHop, synthesisHop, phaseLocking) => {
+    ['drawn frames', 256, 256, true, true],
+  ] as const)('resynthesising in two calls, packed between them, equals one call exactly (%s)', (_name, analysisHop, synthesisHop, phaseLocking, drawn = false) => {
     const spec = stft(mixture(4000), { hop: analysisHop });
     const m = magnitudes(spec);
-    const d = frequencyDeviations(spec);
     const bins = spec.bins;
+    const d = drawn ? fromPeaks(m, bins) : frequencyDeviations(spec);
     const whole = createPhaseVocoderState({ analysisHop, synthesisHop });
-    const all = resynthesize(whole, m, d, { phaseLocking });
+    const all = resynthesize(whole, m, d, { phaseLocking, drawn });
     expect(all.length).toBe(resynthesisLength(createPhaseVocoderState({ analysisHop, synthesisHop }), spec.frames));
     for (const split of [0, 1, 3, 5, spec.frames - 1, spec.frames]) {
       const first = createPhaseVocoderState({ analysisHop, synthesisHop });
-      const a = resynthesize(first, m.subarray(0, split * bins), d.subarray(0, split * bins), { phaseLocking });
+      const a = resynthesize(first, m.subarray(0, split * bins), d.subarray(0, split * bins), { phaseLocking, drawn });
       const carried = unpackPhaseVocoderState(packPhaseVocoderState(first));
-      const b = resynthesize(carried, m.subarray(split * bins), d.subarray(split * bins), { phaseLocking });
+      const b = resynthesize(carried, m.subarray(split * bins), d.subarray(split * bins), { phaseLocking, drawn });
       const joined = new Float32Array(a.length + b.length);
       joined.set(a);
       joined.set(b, a.length);
@@ -136,14 +167,14 @@ describe('phase-vocoder state', () => {
     expect(firstDifference(Float32Array.from(parts), all)).toBe(-1);
   });
 
-  it('packs to version, sizes, frame count, phases and tail, and refuses a damaged pack, naming what is wrong', () => {
+  it('packs to version, sizes, frame count, phases, peaks and tail, and refuses a damaged pack, naming what is wrong', () => {
     const state = createPhaseVocoderState({ frameSize: 512, analysisHop: 64, synthesisHop: 128 });
     const packed = packPhaseVocoderState(state);
-    expect(packed.length).toBe(5 + 2 * 257 + (512 - 128));
+    expect(packed.length).toBe(5 + 3 * 257 + (512 - 128));
     expect(Array.from(packed.subarray(0, 5))).toEqual([PHASE_VOCODER_STATE_VERSION, 512, 64, 128, 0]);
     expect(() => unpackPhaseVocoderState(packed.subarray(0, 3))).toThrow(/at least 5 values, but got 3/);
-    expect(() => unpackPhaseVocoderState(Float32Array.from([9, ...packed.subarray(1)]))).toThrow(/version 1, but got 9/);
-    expect(() => unpackPhaseVocoderState(packed.subarray(0, packed.length - 1))).toThrow(/903 values .* but got 902/);
+    expect(() => unpackPhaseVocoderState(Float32Array.from([9, ...packed.subarray(1)]))).toThrow(/version 2, but got 9/);
+    expect(() => unpackPhaseVocoderState(packed.subarray(0, packed.length - 1))).toThrow(/1160 values .* but got 1159/);
     const bad = packed.slice();
     bad[100] = NaN;
     expect(() => unpackPhaseVocoderState(bad)).toThrow(/value 100 is NaN/);

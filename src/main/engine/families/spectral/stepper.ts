@@ -27,7 +27,7 @@
 // then the recurrent state in shared/packed-state.ts's format.
 import type { Normalisation } from '../../../../shared/contract';
 import FFT from 'fft.js';
-import { createPhaseVocoderState, packPhaseVocoderState, resynthesize, unpackPhaseVocoderState, type PhaseVocoderState } from '../../../../shared/dsp/phase-vocoder';
+import { createPhaseVocoderState, packedPhaseVocoderLength, packPhaseVocoderState, resynthesize, unpackPhaseVocoderState, type PhaseVocoderState } from '../../../../shared/dsp/phase-vocoder';
 import { FEATURE_CEILING, FEATURE_FLOOR, LOG_OFFSET, LOG_SCALE, magnitudeFeature, peakDeviations } from '../../../../shared/dsp/spectral-features';
 import { binAdvance, frequencyDeviations, magnitudes, principalArgument, sharedHannWindow, stft } from '../../../../shared/dsp/stft';
 import { LabError } from '../../../../shared/errors';
@@ -39,7 +39,7 @@ import type { SpectralWeights } from './model';
 import { SIGMA_MIN } from './objective';
 
 export const SPECTRAL_STATE_MAGIC = 0x5153; // 'QS'
-const VERSION = 1;
+const VERSION = 2;
 const HEADER = 9;
 /**
  * How far above the prime's loudest bin a drawn bin may go, in feature units (0.25 = 1 neper, 8.7 dB):
@@ -49,8 +49,7 @@ export const CEILING_MARGIN = 0.25;
 /** Default seed of the sampler: the same model, prime and settings give the same continuation. */
 export const DEFAULT_SPECTRAL_SEED = 1;
 
-const pvLength = (bins: number, frameSize: number, hop: number) => 5 + 2 * bins + (frameSize - hop);
-const perStream = (bins: number, frameSize: number, hop: number) => 2 + hop + bins + pvLength(bins, frameSize, hop);
+const perStream = (bins: number, frameSize: number, hop: number) => 2 + hop + bins + packedPhaseVocoderLength(frameSize, hop);
 
 /** The streams of a spectral packed state, after checking its header. */
 export function spectralStateStreams(p: Float32Array): number {
@@ -117,7 +116,7 @@ interface LivePredictions {
   count: number;
   /** One predicted frame's resynthesis, and its peaks for resynthesize(). */
   hop: Float32Array;
-  options: { peaks: { at: Int32Array; count: number } };
+  options: { peaks: { at: Int32Array; count: number }; drawn: true };
 }
 
 /** Per-stream rows of the stepper's arrays in lstm.wasm's memory. */
@@ -176,7 +175,7 @@ export class SpectralStepper implements LiveStepper {
   private predictions: LivePredictions | null = null;
   private saved: SavedState | null = null;
   /** resynthesize()'s options for a drawn frame: its peaks, found by peakDeviations(). */
-  private readonly drawnPeaks: { peaks: { at: Int32Array; count: number } };
+  private readonly drawnPeaks: { peaks: { at: Int32Array; count: number }; drawn: true };
   private views: StepperViews | null = null;
 
   constructor(
@@ -197,7 +196,7 @@ export class SpectralStepper implements LiveStepper {
     this.scale = normalisation.scale;
     this.deviation = new Float32Array(F);
     this.peaks = new Int32Array(F);
-    this.drawnPeaks = { peaks: { at: this.peaks, count: 0 } };
+    this.drawnPeaks = { peaks: { at: this.peaks, count: 0 }, drawn: true };
     const PER = perStream(F, N, hop);
     let recurrent: RecurrentState;
     let extras: Float32Array | null = null;
@@ -566,7 +565,7 @@ export class SpectralStepper implements LiveStepper {
       s.frames = Math.ceil(N / hop); // as in the steady state: each frame gives a whole hop
       return s;
     });
-    return { pv, fifo: Array.from({ length: B }, () => new Float32Array(2 * hop)), read: 0, count: 0, hop: new Float32Array(hop), options: { peaks: { at: new Int32Array(F), count: 0 } } };
+    return { pv, fifo: Array.from({ length: B }, () => new Float32Array(2 * hop)), read: 0, count: 0, hop: new Float32Array(hop), options: { peaks: { at: new Int32Array(F), count: 0 }, drawn: true } };
   }
 
   /** The rows of lstm.wasm's memory the frame loops read, made once (again only if the memory grew). */
@@ -612,7 +611,7 @@ export class SpectralStepper implements LiveStepper {
 
   /** The JavaScript arrays of the state: the vocoders', the pending samples, the ring. */
   private stateArrays(): Float32Array[] {
-    return [...this.pv.flatMap((pv) => [pv.analysisPhase, pv.synthesisPhase, pv.tail]), ...this.pendingSamples, ...this.live.recent];
+    return [...this.pv.flatMap((pv) => [pv.analysisPhase, pv.synthesisPhase, pv.peaks, pv.tail]), ...this.pendingSamples, ...this.live.recent];
   }
 
   /** Views of the state in lstm.wasm: every layer's h (and c), the next input. */
