@@ -2,7 +2,7 @@
 // run as a script, not a timed test:
 //   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
 //       [--listen DIR: writes each continuation, its truth and prime as WAV files]
-//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures 1,0.7] [--cut 0.002] [--seed S] [--only vowel,pluck] [--no-train] [--json]
+//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures default,0.7 (default: the family's)] [--cut 0.002] [--seed S] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
 // continuations (silence, the linear predictor run free, the last period looped, the spectral
@@ -36,7 +36,7 @@ const { values } = parseArgs({
     batch: { type: 'string' },
     lr: { type: 'string' },
     'max-train-windows': { type: 'string' },
-    temperatures: { type: 'string', default: '1,0.7' },
+    temperatures: { type: 'string', default: 'default,0.7' },
     cut: { type: 'string' },
     seed: { type: 'string' },
     only: { type: 'string' },
@@ -90,8 +90,8 @@ for (const name of recordings) {
     trainSeconds = r.seconds;
   }
   await initBackend(null);
-  for (const temperature of values.temperatures!.split(',').map(Number)) {
-  const sampling = { temperature, ...(values.cut !== undefined ? { cut: Number(values.cut) } : {}), ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}) };
+  for (const temperature of values.temperatures!.split(',').map((t) => (t === 'default' ? undefined : Number(t)))) {
+  const sampling = { ...(temperature !== undefined ? { temperature } : {}), ...(values.cut !== undefined ? { cut: Number(values.cut) } : {}), ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}) };
   const folder = await loadModelFolder(out);
   const { spec } = folder;
   const samplesPerSecond = seq === null ? null : seq * spec.train.window * familyOf(spec.model).framing(spec.model).samplesPerStep;
@@ -111,7 +111,7 @@ for (const name of recordings) {
   if (values.listen) {
     mkdirSync(values.listen, { recursive: true });
     const write = (what: string, x: Float32Array) => writeFileSync(path.join(values.listen!, `${name}-${spec.model.family}-${what}.wav`), encodeWav(x, rate));
-    write(`T${temperature}`, g.samples);
+    write(`T${temperature ?? 'default'}`, g.samples);
     write('prime', g.primeSamples);
     if (g.truth) write('truth', g.truth);
   }
@@ -120,7 +120,7 @@ for (const name of recordings) {
   const lsd = { model: j.model.lsdDb, silence: j.baselines.silence.lsdDb, lp: j.baselines.linearPredictor?.lsdDb ?? null, loop: j.baselines.lastPeriodLooped?.lsdDb ?? null, freeze: j.baselines.spectralFreeze?.lsdDb ?? null };
   const row = {
     recording: name,
-    temperature,
+    temperature: temperature ?? 'default',
     family: spec.model.family,
     units: spec.model.units.join('x'),
     rate,
@@ -149,7 +149,7 @@ for (const name of recordings) {
   rows.push(row);
   if (!values.json) {
     process.stdout.write(
-      `${name.padEnd(7)} T=${temperature} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
+      `${name.padEnd(7)} T=${temperature ?? 'default'} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
         (sm ? `NLL ${f(row.test_nll, 3)} nats/bin (persistence ${f(row.persistence_nll, 3)}, bin spread ${f(row.mean_frame_nll, 3)})` : `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})`) +
         `  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
         `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop)}, freeze ${f(lsd.freeze)})` +

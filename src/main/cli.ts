@@ -100,7 +100,7 @@ generate options:
   --plot FILE.svg      primed, generated and true samples
   --state-in FILE      continue from a packed state (.f32) instead of priming
   --state-out FILE     write the packed state after the last sample (.f32)
-  --temperature T      sampling (categorical, spectral): below 1 sharper, above 1 noisier, 0 = most likely (1)
+  --temperature T      sampling (categorical, spectral): below 1 sharper, above 1 noisier, 0 = most likely (1; spectral 1.1)
   --seed S             sampling seed (1); a --state-in carries its own
 serve options:
   --new-token          forget the kept token (serve.json beside the models folder) and make a new one

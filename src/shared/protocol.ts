@@ -62,7 +62,7 @@ export const commandArgs = {
     length: z.number().int().min(1).max(10_000_000),
     state: f32.optional(),
     chunkSize: z.number().int().min(1).optional(),
-    /** A categorical model's sampling: temperature (0 = the most likely level) and seed; regression ignores them. */
+    /** A sampling family's temperature (0 = the most likely value; unset: the family's default) and seed; regression ignores them. */
     temperature: z.number().min(0).max(100).optional(),
     seed: z.number().int().optional(),
     /** The caller's id for this run: chunk events carry it, so a client knows its own among others'. */

@@ -22,10 +22,11 @@ export interface LiveLoopOptions {
   prerollSeconds?: number;
   /** Batches allowed in flight; beyond that input is dropped (and counted) rather than queued. */
   maxInFlight?: number;
+  /** The model's sampling temperature; unset: its family's default. */
   temperature?: number;
 }
 
-export const defaultLiveLoopOptions = { batchSize: 128, prerollSeconds: 0.06, maxInFlight: 32, temperature: 1 } as const;
+export const defaultLiveLoopOptions = { batchSize: 128, prerollSeconds: 0.06, maxInFlight: 32 } as const;
 
 /** What the panel shows, updated as answers arrive. Latencies in milliseconds. */
 export interface LiveFigures {
@@ -75,7 +76,7 @@ export class LiveLoop {
   async start(): Promise<{ family: string }> {
     this.stream = await openMicrophone();
     try {
-      const started = await this.o.client.call('live.start', { name: this.o.model, mode: this.o.mode, sampleRate: this.o.sampleRate, batchSize: this.o.batchSize, temperature: this.o.temperature });
+      const started = await this.o.client.call('live.start', { name: this.o.model, mode: this.o.mode, sampleRate: this.o.sampleRate, batchSize: this.o.batchSize, ...(this.o.temperature !== undefined ? { temperature: this.o.temperature } : {}) });
       if (this.stopped) {
         // stop() ran while the engine opened the session: close it now rather than leave it idle.
         await this.o.client.call('live.stop', { liveId: started.liveId }).catch(() => null);

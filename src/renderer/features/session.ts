@@ -46,7 +46,7 @@ const sessionSchema = z.object({
 export type Session = z.infer<typeof sessionSchema>;
 
 export function defaultSession(): Session {
-  return { preset: null, recording: null, form: defaultTrainForm(), selected: null, generation: { prime: '', length: '', temperature: '1', offset: '' }, compared: [] };
+  return { preset: null, recording: null, form: defaultTrainForm(), selected: null, generation: { prime: '', length: '', temperature: '', offset: '' }, compared: [] };
 }
 
 export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Session {

@@ -142,7 +142,10 @@ export function checkLiveOutput(out: Float32Array[], streams: number): number {
  * RNG's state after the last draw travels in the packed state, so a continuation from it draws on.
  */
 export interface SamplingOptions {
-  /** Divides the logits before the softmax: below 1 sharper, above 1 flatter. */
+  /**
+   * Below 1 sharper, above 1 flatter (categorical: divides the logits; spectral: scales each bin's
+   * standard deviation). Unset: the family's default (1; spectral DEFAULT_SPECTRAL_TEMPERATURE).
+   */
   temperature?: number;
   /** Seeds the sampler when priming; a packed state carries its own RNG state instead. */
   seed?: number;

@@ -79,8 +79,12 @@ export function checkOffset(text: string): { value: number | null; error: null }
   return { value: r.value, error: null };
 }
 
-/** A sampling temperature as typed: a number from 0 (the most likely level each step) to 100, or why not. */
-export function checkTemperature(text: string): { value: number; error: null } | { value: null; error: string } {
+/**
+ * A sampling temperature as typed: a number from 0 (the most likely level each step) to 100, or why not;
+ * blank (value null) leaves it to the model's family (1, spectral 1.1).
+ */
+export function checkTemperature(text: string): { value: number | null; error: null } | { value: null; error: string } {
+  if (text.trim() === '') return { value: null, error: null };
   const r = parseNumberText(text);
   if ('error' in r) return { value: null, error: r.error };
   if (r.value < 0) return { value: null, error: 'must be at least 0' };
@@ -118,8 +122,8 @@ export interface GenerationPanelProps {
   playing: boolean;
   /** offset: where the prime starts in the signal, or null to let the engine choose. */
   /** length: samples (converted from the field's seconds at the model's rate). */
-  onGenerate: (model: string, prime: number | null, length: number, temperature: number, offset: number | null, options: GenerateOptions) => void;
-  onContinue: (length: number, temperature: number, options: GenerateOptions) => void;
+  onGenerate: (model: string, prime: number | null, length: number, temperature: number | null, offset: number | null, options: GenerateOptions) => void;
+  onContinue: (length: number, temperature: number | null, options: GenerateOptions) => void;
   onPlay: () => void;
   onStop: () => void;
   onExport: () => void;
@@ -193,13 +197,13 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           hint={`seconds to generate (or "250 ms", or "1000 samples"); blank: ${fallback} s for this model${length.samples !== null ? `; now ${length.samples.toLocaleString('en-US')} samples at ${rate.toLocaleString('en-US')} Hz` : ''}`}
         />
         <TextField
-          label="temperature"
+          label={settings.temperature.trim() === '' ? "temperature (blank: the model's)" : 'temperature'}
           inputMode="decimal"
           testId="temperature"
           value={settings.temperature}
           error={temperature.error}
           onChange={(t) => onSettingsChange({ ...settings, temperature: t })}
-          hint="categorical and spectral models: below 1 sharper, above 1 noisier, 0 = the most likely value"
+          hint="categorical and spectral models: below 1 sharper, above 1 noisier, 0 = the most likely value; blank: 1 (categorical) or 1.1 (spectral)"
         />
       </div>
       <div className="row buttons">
@@ -207,14 +211,14 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           data-testid="generate"
           disabled={busy || !chosen || invalid || !!unavailable}
           title={unavailable ?? undefined}
-          onClick={() => prime.error === null && length.samples !== null && temperature.value !== null && onGenerate(chosen, prime.value, length.samples, temperature.value, offset.value, { sampleRate: rate, play: live })}
+          onClick={() => prime.error === null && length.samples !== null && temperature.error === null && onGenerate(chosen, prime.value, length.samples, temperature.value, offset.value, { sampleRate: rate, play: live })}
         >
           Generate
         </button>
         <button
           data-testid="continue"
           disabled={busy || !view.state || continued.error !== null || temperature.error !== null || !!unavailable}
-          onClick={() => continued.samples !== null && temperature.value !== null && onContinue(continued.samples, temperature.value, { sampleRate: view.sampleRate, play: live })}
+          onClick={() => continued.samples !== null && temperature.error === null && onContinue(continued.samples, temperature.value, { sampleRate: view.sampleRate, play: live })}
           title={continued.error ? `length: ${continued.error}` : 'Continue from the packed state'}
         >
           Continue

@@ -170,7 +170,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     s.player.end();
   };
 
-  const generate = async (model: string, prime: number | null, length: number, temperature = 1, offset: number | null = null, options: GenerateOptions | null = null) => {
+  const generate = async (model: string, prime: number | null, length: number, temperature: number | null = null, offset: number | null = null, options: GenerateOptions | null = null) => {
     setBusy(true);
     const before = view;
     const runId = newRunId();
@@ -180,7 +180,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     if (options?.play) startPlayback(run, sampleRate, length);
     else stopPlayback();
     try {
-      const r = await client.call('generate.start', { name: model, ...(prime !== null ? { prime } : {}), length, temperature, ...(offset !== null ? { offset } : {}), runId });
+      const r = await client.call('generate.start', { name: model, ...(prime !== null ? { prime } : {}), length, ...(temperature !== null ? { temperature } : {}), ...(offset !== null ? { offset } : {}), runId });
       if (current.current !== run) return; // the signal changed meanwhile
       endPlayback(runId, r.samples);
       setView({ model, primeSamples: r.primeSamples, samples: r.samples, truth: r.truth, sampleRate: r.sampleRate, state: r.state });
@@ -201,7 +201,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     }
   };
 
-  const continueGeneration = async (length: number, temperature = 1, options: GenerateOptions | null = null) => {
+  const continueGeneration = async (length: number, temperature: number | null = null, options: GenerateOptions | null = null) => {
     if (!view.model || !view.state) return;
     setBusy(true);
     const before = view.samples;
@@ -213,7 +213,7 @@ export function useGeneration(client: LabClient, h: GenerationHandlers) {
     else stopPlayback();
     let r;
     try {
-      r = await client.call('generate.start', { name: model, length, state: view.state, temperature, runId });
+      r = await client.call('generate.start', { name: model, length, state: view.state, ...(temperature !== null ? { temperature } : {}), runId });
     } catch (e) {
       if (heard.current?.runId === runId) stopPlayback();
       const part = receivedPart(run);

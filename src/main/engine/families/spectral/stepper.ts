@@ -48,6 +48,17 @@ const HEADER = 9;
 export const CEILING_MARGIN = 0.25;
 /** Default seed of the sampler: the same model, prime and settings give the same continuation. */
 export const DEFAULT_SPECTRAL_SEED = 1;
+/**
+ * Default temperature: each bin's deviation widened by a tenth. Free-running at 1, the continuations came
+ * out under-dispersed: spectra duller than the source's between partials, speech quieter (a spoken
+ * phrase's first 0.5 s at 0.37-0.42 of the source's RMS). Measured with bench/audio-quality.ts, trained
+ * once per recording, 1 → 1.1: long-term LSD on bench/make-audio.sh's recordings 3.80 → 3.41 dB (vowel),
+ * 7.33 → 6.74 (phrase), 1.67 → 1.59 (bowed), 2.05 → 1.52 (noise), worse on the pluck (19.7 → 21.6); on
+ * bench/make-validation-audio.sh's, chosen on neither, 24.3 → 22.6 (speech), 7.23 → 7.00 (vowel), 0.84 →
+ * 0.83 (tone), 2.12 → 1.61 (noise). 1.2 was better still on those but pushed the phrase past twice the
+ * source's RMS and the pluck into bursts.
+ */
+export const DEFAULT_SPECTRAL_TEMPERATURE = 1.1;
 
 const perStream = (bins: number, frameSize: number, hop: number) => 2 + hop + bins + packedPhaseVocoderLength(frameSize, hop);
 
@@ -185,7 +196,7 @@ export class SpectralStepper implements LiveStepper {
     start: StepperStart,
     sampling: SamplingOptions = {},
   ) {
-    const temperature = sampling.temperature ?? 1;
+    const temperature = sampling.temperature ?? DEFAULT_SPECTRAL_TEMPERATURE;
     if (!(temperature >= 0 && temperature <= 100)) throw new LabError('bad_argument', `Expected temperature in [0, 100], but got ${temperature}`);
     this.temperature = temperature;
     const F = w.bins;
