@@ -2,7 +2,7 @@
 // run as a script, not a timed test:
 //   bench/make-audio.sh runs/audio && node --import tsx bench/audio-quality.ts [--dir runs/audio] [--family categorical]
 //       [--listen DIR: writes each continuation, its truth and prime as WAV files]
-//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures default,0.7 (default: the family's)] [--cut 0.002] [--seed S] [--only vowel,pluck] [--no-train] [--json]
+//       [--epochs N] [--units A,B] [--pre-emphasis A] [--context N] [--input-noise LEVELS] [--window N] [--batch N] [--lr X] [--temperatures default,0.7 (default: the family's)] [--cut 0.002] [--seed S (sampling)] [--train-seed S] [--only vowel,pluck] [--no-train] [--json]
 // For each recording: trains with the audio defaults (or the options given) into runs/audio-models/,
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
 // continuations (silence, the linear predictor run free, the last period looped, the spectral
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     temperatures: { type: 'string', default: 'default,0.7' },
     cut: { type: 'string' },
     seed: { type: 'string' },
+    'train-seed': { type: 'string' },
     only: { type: 'string' },
     'no-train': { type: 'boolean' },
     json: { type: 'boolean' },
@@ -52,6 +53,7 @@ const config: TrainConfigInput = {
   ...(values.batch ? { batchSize: Number(values.batch) } : {}),
   ...(values.lr ? { learningRate: Number(values.lr), finalLearningRate: Number(values.lr) / 10 } : {}),
   ...(values['max-train-windows'] ? { maxTrainWindows: Number(values['max-train-windows']) } : {}),
+  ...(values['train-seed'] ? { seed: Number(values['train-seed']) } : {}),
 };
 const model = {
   ...(values.family ? { family: values.family } : {}),
