@@ -15,7 +15,7 @@ import { evaluateFolder, generateFromFolder, train } from '../../src/main/engine
 import { familyOf, parseModelSpec, registerFamily } from '../../src/main/engine/families';
 import type { ModelFamily, SamplingOptions, Stepper, StepperStart } from '../../src/main/engine/families/family';
 import { readStoredSpec } from '../../src/main/engine/store';
-import { defaultSession, loadSession } from '../../src/renderer/features/session';
+import { defaultSession, loadSession, saveSession } from '../../src/renderer/features/session';
 import { validateTrainForm } from '../../src/renderer/features/training/train-form';
 import { numTensors, shortSine, useBackend } from './helpers';
 
@@ -185,6 +185,19 @@ describe('model families', () => {
     delete oldForm.family;
     const loaded = loadSession({ getItem: () => JSON.stringify({ ...session, form: oldForm }) });
     expect(loaded.form).toMatchObject({ family: 'regression', name: 'kept' });
+  });
+
+  it("a session's temperature: an old session's '1' (then the only default) loads blank, the family's; one saved now keeps what was typed", () => {
+    const session = defaultSession();
+    expect(session.generation.temperature).toBe('');
+    const old = (temperature: string) => loadSession({ getItem: () => JSON.stringify({ ...session, generation: { prime: '', length: '', temperature, offset: '' } }) }).generation.temperature;
+    expect(old('1')).toBe('');
+    expect(old('0.8')).toBe('0.8');
+    let stored = '';
+    for (const typed of ['1', '', '1.3']) {
+      saveSession({ ...session, generation: { ...session.generation, temperature: typed } }, { setItem: (_k, v) => void (stored = v) });
+      expect(loadSession({ getItem: () => stored }).generation.temperature).toBe(typed);
+    }
   });
 
   // Values recorded from the code before families (commit c634b69): the same seeded runs, the same

@@ -122,6 +122,24 @@ describe('phase-vocoder resynthesis of drawn frames', () => {
     const middle = (y: Float32Array) => dominantFrequency(y.subarray(n / 2 - 2048, n / 2 + 2048));
     expect(Math.abs(middle(drawn) / middle(x) - 1)).toBeLessThan(0.02);
   });
+
+  it.each([100.3, 100.7, 200.45])("give a new partial's bins the phases a steady sinusoid at %f bins has, relative to its peak", (bin) => {
+    const N = 1024;
+    const x = Float32Array.from({ length: 4 * N }, (_, i) => 0.5 * Math.cos((2 * Math.PI * bin * i) / N + 0.3));
+    const spec = stft(x, { frameSize: N });
+    const t = 6; // a frame wholly inside the signal
+    const m = magnitudes(spec).subarray(t * spec.bins, (t + 1) * spec.bins);
+    const d = fromPeaks(m, spec.bins);
+    const state = createPhaseVocoderState({ frameSize: N });
+    resynthesize(state, m, d, { drawn: true }); // one frame of a fresh state: every peak is new
+    const p = Math.round(bin);
+    const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
+    const measured = (k: number) => Math.atan2(spec.im[t * spec.bins + k], spec.re[t * spec.bins + k]);
+    for (let k = p - 12; k <= p + 12; k++) {
+      if (k === p) continue;
+      expect(Math.abs(wrap(state.synthesisPhase[k] - state.synthesisPhase[p] - (measured(k) - measured(p))))).toBeLessThan(0.05);
+    }
+  });
 });
 
 describe('phase-vocoder state', () => {
@@ -178,6 +196,9 @@ describe('phase-vocoder state', () => {
     const bad = packed.slice();
     bad[100] = NaN;
     expect(() => unpackPhaseVocoderState(bad)).toThrow(/value 100 is NaN/);
+    const badPeak = packed.slice();
+    badPeak[5 + 2 * 257 + 3] = 0.5;
+    expect(() => unpackPhaseVocoderState(badPeak)).toThrow(/peak flags to be 0 or 1, but value 522 is 0.5/);
     const badFrames = packed.slice();
     badFrames[4] = 2.5;
     expect(() => unpackPhaseVocoderState(badFrames)).toThrow(/frame count .* but got 2.5/);

@@ -168,6 +168,14 @@ describe('GenerationPanel', () => {
     expect(screen.getByTestId('gen-info').textContent).toBe('90 samples generated at 8000 Hz');
     for (const id of ['play', 'export', 'continue']) expect((screen.getByTestId(id) as HTMLButtonElement).disabled).toBe(false);
   });
+
+  it('continues at the typed temperature, or with none (the family decides) when it is blank', () => {
+    const view: GenerationView = { model: 'a', primeSamples: new Float32Array(10), samples: new Float32Array(90), truth: null, sampleRate: 8000, state: new Float32Array(8) };
+    const onContinue = vi.fn();
+    render(<GenerationPanel {...props} onContinue={onContinue} models={[{ name: 'a', sampleRate: 8000, source: 'a.wav' }]} model="a" view={view} onGenerate={() => {}} settings={{ prime: '', length: '1000 samples', temperature: '', offset: '' }} onSettingsChange={() => {}} />);
+    fireEvent.click(screen.getByTestId('continue'));
+    expect(onContinue).toHaveBeenLastCalledWith(1000, null, { sampleRate: 8000, play: true });
+  });
 });
 
 describe('ModelsPanel', () => {

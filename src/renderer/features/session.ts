@@ -38,9 +38,13 @@ const sessionSchema = z.object({
   recording: z.object({ name: z.string(), region: regionSchema.optional(), primeRegion: regionSchema.optional() }).nullable().default(null),
   form: formSchema,
   selected: z.string().nullable(),
-  /** temperature: absent from sessions saved before sampling families. */
+  /**
+   * temperature: absent from sessions saved before sampling families; blank leaves it to the model's
+   * family. Sessions saved before a blank was allowed (no `temperatureBlankable`) held '1', the only
+   * default there was, which is read as blank.
+   */
   /** length: seconds, blank for the model's default; a bare number over 100 is a count of samples from before lengths were in seconds. */
-  generation: z.object({ prime: z.string(), length: z.string().transform((t) => (/^\s*\d+\s*$/.test(t) && Number(t) > 100 ? `${t.trim()} samples` : t)), live: z.boolean().optional(), temperature: z.string().default('1'), offset: z.string().default('') }),
+  generation: z.object({ prime: z.string(), length: z.string().transform((t) => (/^\s*\d+\s*$/.test(t) && Number(t) > 100 ? `${t.trim()} samples` : t)), live: z.boolean().optional(), temperature: z.string().default(''), temperatureBlankable: z.literal(true).optional(), offset: z.string().default('') }).transform(({ temperatureBlankable, ...g }) => ({ ...g, temperature: !temperatureBlankable && g.temperature.trim() === '1' ? '' : g.temperature })),
   compared: z.array(z.string()),
 });
 export type Session = z.infer<typeof sessionSchema>;
@@ -62,7 +66,7 @@ export function loadSession(storage: Pick<Storage, 'getItem'> | undefined = glob
 
 export function saveSession(s: Session, storage: Pick<Storage, 'setItem'> | undefined = globalThis.localStorage): void {
   try {
-    storage?.setItem(KEY, JSON.stringify(s));
+    storage?.setItem(KEY, JSON.stringify({ ...s, generation: { ...s.generation, temperatureBlankable: true } }));
   } catch {
     // storage full or disabled: the session is simply not kept
   }

@@ -52,7 +52,7 @@ export interface ResynthesisOptions {
    * (π apart per bin, π more past each side lobe's zero). Without this, a drawn frame's new regions had
    * arbitrary relative phases, which spread a frame's energy to the window's edges, where overlap-add
    * weighs it least: resynthesised from a recording's own magnitudes with the peaks' frequencies (what a
-   * generator has), the output kept 0.27-0.60 of the recording's RMS, and 0.90-0.99 with this
+   * generator has), the output kept 0.27-0.65 of the recording's RMS, and 0.90-1.00 with this
    * (bench/resynthesis.ts, "peaks' frequencies").
    */
   drawn?: boolean;
@@ -132,7 +132,7 @@ export function unpackPhaseVocoderState(packed: Float32Array): PhaseVocoderState
   }
   const [version, frameSize, analysisHop, synthesisHop, frames] = packed;
   if (version !== PHASE_VOCODER_STATE_VERSION) {
-    throw new LabError('bad_argument', `Expected phase-vocoder state version ${PHASE_VOCODER_STATE_VERSION}, but got ${version}`);
+    throw new LabError('bad_argument', `Expected phase-vocoder state version ${PHASE_VOCODER_STATE_VERSION}, but got ${version} (a state from another version of Sequence Lab: generate again from a prime)`);
   }
   const state = createPhaseVocoderState({ frameSize, analysisHop, synthesisHop });
   const steady = framesToSteadyState(frameSize, synthesisHop);
@@ -146,6 +146,9 @@ export function unpackPhaseVocoderState(packed: Float32Array): PhaseVocoderState
   }
   for (let i = PACKED_HEADER; i < packed.length; i++) {
     if (!Number.isFinite(packed[i])) throw new LabError('bad_argument', `Expected a finite packed phase-vocoder state, but value ${i} is ${packed[i]}`);
+  }
+  for (let i = PACKED_HEADER + 2 * bins; i < PACKED_HEADER + 3 * bins; i++) {
+    if (packed[i] !== 0 && packed[i] !== 1) throw new LabError('bad_argument', `Expected the packed peak flags to be 0 or 1, but value ${i} is ${packed[i]}`);
   }
   state.frames = frames;
   state.analysisPhase.set(packed.subarray(PACKED_HEADER, PACKED_HEADER + bins));
@@ -323,12 +326,17 @@ export function resynthesize(
           // changes sign at each integer distance beyond. The analysis phases take the same offsets, so that
           // the frames after, going on from this peak, keep them.
           const phase = principalArgument(ps[p] + advanceS[p] + toSynthesis * deviation[row + p]);
+          // Each bin's flips counted from the peak's own (a deviation of 2 bins or more puts the peak itself
+          // past a zero), so that the peak keeps its phase. Inline, not a closure: this runs every frame.
           const f = p + deviation[row + p];
+          const dp = Math.abs(p - f);
+          const own = p + (dp >= 2 ? Math.floor(dp) - 1 : 0);
+          const base = pa[p];
           for (let k = lo; k <= hi; k++) {
             const d = Math.abs(k - f);
-            const offset = ((k - p + (d >= 2 ? Math.floor(d) - 1 : 0)) & 1) === 0 ? 0 : Math.PI;
+            const offset = ((k + (d >= 2 ? Math.floor(d) - 1 : 0) - own) & 1) === 0 ? 0 : Math.PI;
             ps[k] = phase + offset;
-            pa[k] = principalArgument(pa[p] + offset);
+            pa[k] = principalArgument(base + offset);
           }
         } else {
           const rotation = principalArgument(ps[p] + advanceS[p] + toSynthesis * deviation[row + p]) - pa[p];

@@ -23,7 +23,7 @@ export interface GenerationView {
   state: Float32Array | null;
 }
 
-/** Prime, length and a categorical model's sampling temperature, as typed. */
+/** Prime, length and a sampling model's temperature (blank: its family's), as typed. */
 export interface GenerationSettings {
   prime: string;
   /** Seconds ("2", "250 ms" and "1000 samples" too; generation-length.ts); blank: the model's default. */

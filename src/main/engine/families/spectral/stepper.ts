@@ -3,7 +3,7 @@
 // over its next log-magnitude, drawn with a temperature and a seeded RNG per stream; each partial's frequency comes from the drawn spectrum's
 // peaks, and a phase vocoder (identity phase locking, overlap-add) turns the frame into a hop of
 // samples. The packed state carries all of it (recurrent state, RNG, next input, phase accumulators,
-// overlap-add tail, samples made but not yet delivered), so a continuation from it equals one
+// the last frame's peaks, overlap-add tail, samples made but not yet delivered), so a continuation from it equals one
 // unbroken run exactly.
 //
 // Priming: the prime's frames that lie wholly inside it are fed to the net, and resynthesised from their
@@ -66,7 +66,7 @@ const perStream = (bins: number, frameSize: number, hop: number) => 2 + hop + bi
 export function spectralStateStreams(p: Float32Array): number {
   if (!(p instanceof Float32Array) || p.length < HEADER) throw new LabError('bad_argument', "Packed state is too short to be a spectral model's");
   if (p[0] !== SPECTRAL_STATE_MAGIC) throw new LabError('bad_argument', "Packed state is not a spectral model's (bad magic number)");
-  if (p[1] !== VERSION) throw new LabError('bad_argument', `Spectral packed state version ${p[1]} is not supported (expected ${VERSION})`);
+  if (p[1] !== VERSION) throw new LabError('bad_argument', `Spectral packed state version ${p[1]} is not supported (expected ${VERSION}): it was made by another version of Sequence Lab; generate again from a prime`);
   const [, , streams, bins, frameSize, hop, skip, pending, ceiling] = p;
   const ok =
     Number.isInteger(streams) && streams >= 1 && Number.isInteger(frameSize) && frameSize >= 4 && bins === frameSize / 2 + 1 &&
