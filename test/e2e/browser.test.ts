@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { generateFromFolder } from '../../src/main/engine/engine';
 import { decodeWav } from '../../src/shared/signals/wav';
 import { WaveFile } from 'wavefile';
-import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
+import { chromiumOrSkip, openApp, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
 let lab: Lab;
 
@@ -29,11 +29,7 @@ describe.skipIf(!chromiumOrSkip('browser end-to-end tests'))('the lab in a brows
   });
 
   it('trains the sine preset, watches the loss, generates, plays and exports a WAV', async () => {
-    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     await expect.poll(() => page.textContent('[data-testid=status]')).toMatch(/engine: wasm · browser mode/);
     await page.selectOption('[data-testid=preset]', 'sine');
     await waitForAppEvent(page, 'signal-shown', { label: 'signal' });

@@ -3,7 +3,7 @@
 // is drawn with its spectrogram (the signal has one too). Screenshots at 1024×700 and 1920×1080.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
+import { chromiumOrSkip, openApp, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
 let lab: Lab;
 
@@ -17,11 +17,7 @@ describe.skipIf(!chromiumOrSkip('categorical end-to-end test'))('a categorical m
   });
 
   it('trains with the family\'s defaults, shows bits per sample and samples at a temperature', async () => {
-    const page = await lab.browser.newPage({ viewport: { width: 1024, height: 700 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1024, height: 700 } });
     await page.selectOption('[data-testid=preset]', 'sine');
     await waitForAppEvent(page, 'signal-shown', { label: 'signal' });
     await expect.poll(() => page.getAttribute('[data-testid=spectrogram-signal]', 'data-columns')).toBe('391'); // 50,001 samples: a column per 128

@@ -4,7 +4,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { startServer, type LabServer } from '../../src/main/host/serve';
 import { ensureWebBuilt, useBackend } from '../unit/helpers';
 
@@ -64,4 +64,14 @@ export async function waitForAppEvent(page: Page, type: string, match: Record<st
     { timeout },
   );
   return ((await handle.jsonValue()) as { detail?: Record<string, unknown> }).detail ?? {};
+}
+
+/** A new page on the lab's app, loaded (its 'app-loaded' event seen), and the page errors it raises from the start. */
+export async function openApp(lab: Lab, options: BrowserContextOptions): Promise<{ page: Page; errors: string[] }> {
+  const page = await lab.browser.newPage(options);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(lab.server.url);
+  await waitForAppEvent(page, 'app-loaded');
+  return { page, errors };
 }

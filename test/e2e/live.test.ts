@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { WaveFile } from 'wavefile';
-import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
+import { chromiumOrSkip, openApp, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
 let lab: Lab;
 
@@ -35,11 +35,7 @@ describe.skipIf(!chromiumOrSkip('live mode end-to-end test'))('live mode in a br
   });
 
   it('runs the microphone through a model for 10 s with no under-run and shows the round trip; call and response answers in the pauses', async () => {
-    const page = await lab.browser.newPage({ viewport: { width: 1024, height: 700 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1024, height: 700 } });
     expect(await page.isDisabled('[data-testid=live-start]')).toBe(true); // no model yet
 
     await page.fill('[data-testid=record-seconds]', '1.2');

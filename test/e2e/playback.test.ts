@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
+import { chromiumOrSkip, openApp, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
 let lab: Lab;
 
@@ -41,11 +41,7 @@ describe.skipIf(!chromiumOrSkip('playback end-to-end test'))('playback while gen
   });
 
   it('generates 2 s with playback starting before generation ends and no underrun', async () => {
-    const page = await lab.browser.newPage({ viewport: { width: 1024, height: 700 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1024, height: 700 } });
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.selectOption('[data-testid=preset]', 'sine');
     await waitForAppEvent(page, 'signal-shown', { label: 'signal' });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { WaveFile } from 'wavefile';
 import { decodeWav } from '../../src/shared/signals/wav';
 import { yinPitch } from '../../src/shared/dsp/continuation-metrics';
-import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
+import { chromiumOrSkip, openApp, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
 const TONE_HZ = 330;
 const tools = ['/usr/bin/sox', '/usr/bin/lame'].filter((t) => !existsSync(t));
@@ -35,11 +35,7 @@ describe.skipIf(!chromiumOrSkip('recordings end-to-end tests'))('the recordings 
   });
 
   it('records 2 s into the library with the tone\'s pitch, then marks regions and trains on them', async () => {
-    const page = await lab.browser.newPage({ viewport: { width: 1024, height: 700 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1024, height: 700 } });
     expect(await page.textContent('[data-testid=recordings-empty]')).toMatch(/No recordings yet/);
     await page.fill('[data-testid=record-seconds]', '2');
     await page.click('[data-testid=record]');
@@ -132,11 +128,7 @@ describe.skipIf(!chromiumOrSkip('recordings end-to-end tests'))('the recordings 
     execFileSync('sox', ['-n', '-r', '22050', '-c', '2', src, 'synth', '1.5', 'pluck', '220']);
     execFileSync('sox', [src, path.join(dir, 'pluck.flac')]);
     execFileSync('lame', ['--quiet', src, path.join(dir, 'pluck.mp3')]);
-    const page = await lab.browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1280, height: 800 } });
     await page.setInputFiles('[data-testid=open-wav]', path.join(dir, 'pluck.flac'));
     expect(await waitForAppEvent(page, 'recording-imported', { name: 'pluck' })).toMatchObject({ samples: 33075, sampleRate: 22050 });
     await expect.poll(() => page.textContent('[data-testid=signal-info]')).toMatch(/33,075 samples at 22050 Hz/);

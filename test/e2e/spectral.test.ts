@@ -4,7 +4,7 @@
 // spectrogram. Screenshots at 1024×700 and 1920×1080.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { chromiumOrSkip, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
+import { chromiumOrSkip, openApp, RESULTS, startLab, waitForAppEvent, type Lab } from './lab-browser';
 
 let lab: Lab;
 
@@ -18,11 +18,7 @@ describe.skipIf(!chromiumOrSkip('spectral end-to-end test'))('a spectral model i
   });
 
   it("trains with the family's defaults, shows nats per bin, refuses a prime shorter than a frame and generates", async () => {
-    const page = await lab.browser.newPage({ viewport: { width: 1024, height: 700 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(lab.server.url);
-    await waitForAppEvent(page, 'app-loaded');
+    const { page, errors } = await openApp(lab, { viewport: { width: 1024, height: 700 } });
     await page.selectOption('[data-testid=preset]', 'sine');
     await waitForAppEvent(page, 'signal-shown', { label: 'signal' });
 
