@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")"
 clang --target=wasm32 -O3 -msimd128 -mnontrapping-fptoint -nostdlib -fno-builtin \
-  -Wl,--no-entry -Wl,--export=lstm_forward -Wl,--export=lstm_backward -Wl,--export=lstm_generate -Wl,--export=lstm_feed -Wl,--export=gru_forward -Wl,--export=gru_backward -Wl,--export=softmax_xent -Wl,--export=softmax_xent_backward -Wl,--export=stack_feed -Wl,--export=cat_generate -Wl,--export=spec_pack -Wl,--export=spec_frame -Wl,--export=cat_follow -Wl,--export=spec_draw \
+  -Wl,--no-entry -Wl,--export=lstm_forward -Wl,--export=lstm_backward -Wl,--export=lstm_generate -Wl,--export=lstm_feed -Wl,--export=gru_forward -Wl,--export=gru_backward -Wl,--export=softmax_xent -Wl,--export=softmax_xent_backward -Wl,--export=stack_feed -Wl,--export=cat_generate -Wl,--export=spec_pack -Wl,--export=spec_frame -Wl,--export=cat_follow -Wl,--export=spec_draw -Wl,--export=mix_nll \
   -Wl,--export=__heap_base -Wl,--stack-first -Wl,-z,stack-size=65536 -Wl,--strip-all \
   -o lstm.wasm lstm.c
 sha256sum lstm.c | cut -d' ' -f1 > lstm.c.sha256

@@ -49,6 +49,7 @@ export interface LstmExports {
     Wmu: number, bmu: number, Ws: number, bs: number, Wl: number, bl: number,
     temp: number, lsMin: number, lo: number, hi: number, gain: number, offset: number, magScale: number, rng: number, X: number, M: number, scratch: number,
   ): void;
+  mix_nll(N: number, F: number, K: number, out: number, y: number, lsMin: number, scale: number, grad: number, tmp: number): number;
   gru_forward(T: number, B: number, I: number, U: number, X: number, K: number, R: number, bias: number, H: number, A: number): void;
   gru_backward(
     T: number, B: number, I: number, U: number, X: number, KT: number, RT: number, H: number, A: number,

@@ -418,9 +418,11 @@ static void gruStep(int I, int U, const float *x, float *h, const float *K, cons
 static inline int stripWidth(int left) { return left >= STRIP ? STRIP : left >= 16 ? 16 : left >= 8 ? 8 : 4; }
 
 // The strip buffer lives in the module's own memory (below __heap_base), so the exported signatures and the
-// caller's allocator stay as they are; instances that never generate never touch its pages. 2 MiB holds a GRU of
-// 256 or an LSTM of 256 with a 256-level head; a larger stack runs on the row-major kernels.
-#define PACK_FLOATS (1 << 19)
+// caller's allocator stay as they are; instances that never generate never touch its pages. 4 MiB holds a GRU of
+// 256 or an LSTM of 256 with a 256-level head, or a spectral model of 128 units with four components over 513
+// bins (2 MiB did not: its generation ran on the row-major kernels at about half the speed); a larger stack runs
+// on the row-major kernels.
+#define PACK_FLOATS (1 << 20)
 static float packBuf[PACK_FLOATS] __attribute__((aligned(64)));
 // Copying costs about as much as a few steps (it reads and writes every weight once): below this many rows
 // (steps × streams) a call runs on the row-major kernels.
@@ -704,6 +706,112 @@ static float gaussian(unsigned int *s) {
     float q = u * u + v * v;
     if (q > 0.0f && q < 1.0f) return u * __builtin_sqrtf(-2.0f * logf_(q) / q);
   }
+}
+
+// ---- Spectral (mixture of per-bin Gaussians) models' loss ----
+
+// log(x) for 4 lanes, x > 0 and normal: logf_'s series, lane by lane.
+static inline f4 log4(f4 x) {
+  v128_t i = x;
+  v128_t e = wasm_i32x4_sub(wasm_v128_and(wasm_u32x4_shr(i, 23), wasm_i32x4_splat(255)), wasm_i32x4_splat(127));
+  f4 m = wasm_v128_or(wasm_v128_and(i, wasm_i32x4_splat(0x007fffff)), wasm_i32x4_splat(0x3f800000)); // m in [1, 2)
+  v128_t big = wasm_f32x4_gt(m, splat(1.41421356f));
+  m = wasm_v128_bitselect(wasm_f32x4_mul(m, splat(0.5f)), m, big);
+  e = wasm_i32x4_sub(e, big); // big is -1 where set
+  f4 s = wasm_f32x4_div(wasm_f32x4_sub(m, splat(1.0f)), wasm_f32x4_add(m, splat(1.0f))), s2 = wasm_f32x4_mul(s, s);
+  f4 p = splat(1.0f / 11);
+  p = mad(p, s2, splat(1.0f / 9));
+  p = mad(p, s2, splat(1.0f / 7));
+  p = mad(p, s2, splat(1.0f / 5));
+  p = mad(p, s2, splat(1.0f / 3));
+  p = mad(p, s2, splat(1.0f));
+  return mad(wasm_f32x4_convert_i32x4(e), splat(0.693147180559945f), wasm_f32x4_mul(splat(2.0f), wasm_f32x4_mul(s, p)));
+}
+
+static inline float hsum(f4 v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+// One component's bins [from, from + 4): each bin's -log N(y; μ, σ) less ½ln2π summed into *acc, and into the
+// gradient slots gm (of the mean) and gr (of the raw log-deviation) the per-bin factors -z/σ and
+// (1 - z²)·sigmoid(t), which mix_nll scales by the component's responsibility. σ = e^lsMin·(1 + e^t),
+// t = raw - lsMin (objective.ts's logSigma: lsMin + softplus(t)).
+static inline void mixBins4(const float *mu, const float *raw, const float *y, float *gm, float *gr, f4 lm, f4 sMinInv, f4 *acc) {
+  f4 t = wasm_f32x4_sub(ld(raw), lm);
+  f4 et = exp4(t), one = splat(1.0f), onePlus = wasm_f32x4_add(one, et);
+  // softplus(t): log(1 + e^t), or t itself past 30 (where 1 + e^t rounds to e^t and exp4 saturates past 88).
+  f4 sp = wasm_v128_bitselect(t, log4(onePlus), wasm_f32x4_gt(t, splat(30.0f)));
+  f4 inv = wasm_f32x4_div(sMinInv, onePlus);
+  f4 z = wasm_f32x4_mul(wasm_f32x4_sub(ld(y), ld(mu)), inv);
+  *acc = wasm_f32x4_add(*acc, wasm_f32x4_add(wasm_f32x4_mul(splat(0.5f), wasm_f32x4_mul(z, z)), sp));
+  wasm_v128_store(gm, wasm_f32x4_neg(wasm_f32x4_mul(z, inv)));
+  wasm_v128_store(gr, wasm_f32x4_mul(wasm_f32x4_sub(one, wasm_f32x4_mul(z, z)), wasm_f32x4_div(et, onePlus)));
+}
+
+// The spectral family's loss over N frames: frame n's target y[n·F ..] (F features) under a mixture of K
+// per-bin Gaussians whose parameters are out[n·V ..], V = K·(2F+1) (model.ts's headUnits layout: K·F means,
+// K·F raw log-deviations, K logits). A frame's NLL is -log Σ_k π_k Π_j N(y_j; μ_kj, σ_kj), π = softmax(logits).
+// Writes d(scale·Σ NLL)/d(out) to grad (out's layout; rows of V) and returns Σ NLL in nats. Unaligned loads:
+// component k's bins start at k·F. tmp: K floats. Written in C rather than JavaScript's loops: those cost
+// 114 ms of a 307 ms training step at K = 4 (16 windows of 32 frames of 513 bins), this about a tenth of it.
+double mix_nll(int N, int F, int K, const float *out, const float *y, float lsMin, float scale, float *grad, float *tmp) {
+  const int V = K * (2 * F + 1), F4 = F & ~3;
+  const float sMinInv = 1.0f / expf_(lsMin);
+  const f4 lm = splat(lsMin), si = splat(sMinInv);
+  const double halfLog2Pi = 0.91893853320467274;
+  double total = 0;
+  float lane[4], gmT[4], grT[4];
+  for (int n = 0; n < N; n++) {
+    const float *o = out + n * V, *yr = y + n * F;
+    float *g = grad + n * V;
+    for (int k = 0; k < K; k++) {
+      f4 acc = splat(0.0f);
+      for (int j = 0; j < F4; j += 4) mixBins4(o + k * F + j, o + K * F + k * F + j, yr + j, g + k * F + j, g + K * F + k * F + j, lm, si, &acc);
+      float sum = hsum(acc);
+      if (F4 < F) {
+        // The last F % 4 bins through the same lanes (padding lanes read a bin already done, and are dropped).
+        float m4[4], r4[4], y4[4];
+        for (int q = 0; q < 4; q++) {
+          int j = F4 + q < F ? F4 + q : F - 1;
+          m4[q] = o[k * F + j]; r4[q] = o[K * F + k * F + j]; y4[q] = yr[j];
+        }
+        f4 a = splat(0.0f);
+        mixBins4(m4, r4, y4, gmT, grT, lm, si, &a);
+        st(lane, a);
+        for (int q = 0; F4 + q < F; q++) {
+          sum += lane[q];
+          g[k * F + F4 + q] = gmT[q];
+          g[K * F + k * F + F4 + q] = grT[q];
+        }
+      }
+      // nll_k = F·(½ln2π + lsMin) + Σ_j (½z² + softplus(t_j))
+      tmp[k] = (float)(F * (halfLog2Pi + lsMin)) + sum;
+    }
+    // log π_k = logit_k - logsumexp(logits); the frame's NLL = -logsumexp_k(log π_k - nll_k); r_k its responsibilities.
+    const float *lg = o + 2 * K * F;
+    float lmax = lg[0];
+    for (int k = 1; k < K; k++) if (lg[k] > lmax) lmax = lg[k];
+    float lsum = 0;
+    for (int k = 0; k < K; k++) lsum += expf_(lg[k] - lmax);
+    const float logZ = lmax + logf_(lsum);
+    float amax = -3.0e38f;
+    for (int k = 0; k < K; k++) { tmp[k] = lg[k] - logZ - tmp[k]; if (tmp[k] > amax) amax = tmp[k]; }
+    float asum = 0;
+    for (int k = 0; k < K; k++) asum += expf_(tmp[k] - amax);
+    total += -((double)amax + (double)logf_(asum));
+    for (int k = 0; k < K; k++) {
+      const float r = expf_(tmp[k] - amax) / asum, w = r * scale;
+      const f4 wv = splat(w);
+      float *gm = g + k * F, *gr = g + K * F + k * F;
+      for (int j = 0; j < F4; j += 4) {
+        wasm_v128_store(gm + j, wasm_f32x4_mul(wasm_v128_load(gm + j), wv));
+        wasm_v128_store(gr + j, wasm_f32x4_mul(wasm_v128_load(gr + j), wv));
+      }
+      for (int j = F4; j < F; j++) { gm[j] *= w; gr[j] *= w; }
+      g[2 * K * F + k] = (expf_(lg[k] - logZ) - r) * scale;
+    }
+  }
+  return total;
 }
 
 // The spectral family's generation: one frame per call for B rows. Each row's input frame X[b·F ..] (F features)
