@@ -86,46 +86,54 @@ export function mixtureNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number, K: nu
   });
 }
 
-/** The lstm.wasm instance meanMixtureNll runs in (made on first use; its memory is reused call after call). */
+/** The lstm.wasm instance mix_nll runs in (made on first use; its memory is reused call after call). */
 let nllKernel: { k: LstmKernel; base: number } | null = null;
 
 /**
- * mixtureNll as one op whose value and gradient w.r.t. `out` come from lstm.wasm's mix_nll, two passes
- * over each frame's arrays: the tfjs ops (and their gradients) cost 40 ms of a 160 ms training step on
- * the wasm backend, the same passes in JavaScript 114 ms of 307 at four components, mix_nll about a
- * tenth of that. With r_k the frame's responsibilities: d/dμ = r_k·(-z/σ),
- * d/draw = r_k·(1 - z²)·sigmoid(raw - ln SIGMA_MIN), d/dlogit_k = π_k - r_k, each over frames·F.
+ * lstm.wasm's mix_nll over every frame from step `burn` on: the summed NLL in nats and, with `withGrad`,
+ * d(mean NLL per bin)/d(out) (zero over the burn-in). Two passes over each frame's arrays: the tfjs ops
+ * (and their gradients) cost 40 ms of a 160 ms training step on the wasm backend, the same passes in
+ * JavaScript 114 ms of 307 at four components, mix_nll about a twentieth of that.
+ */
+function runMixNll(o: tf.Tensor3D, t: tf.Tensor3D, burn: number, K: number, withGrad: boolean): { total: number; grad: Float32Array | null } {
+  const [B, T, F] = t.shape;
+  const V = K * (2 * F + 1);
+  if (o.shape[2] !== V) throw new LabError('bad_argument', `The head gives ${o.shape[2]} values per step; ${K} components of ${F} bins need ${V}`);
+  if (!nllKernel) {
+    const k = new LstmKernel();
+    nllKernel = { k, base: k.alloc(0) };
+  }
+  const { k, base } = nllKernel;
+  k.rewind(base);
+  const O = k.put(o.dataSync() as Float32Array);
+  const Y = k.put(t.dataSync() as Float32Array);
+  const G = k.alloc(B * T * V); // zeroed: the burn-in's frames have no gradient
+  const tmp = k.alloc(K);
+  const scale = 1 / (B * (T - burn) * F);
+  let total = 0;
+  for (let b = 0; b < B; b++) {
+    const row = b * T + burn;
+    total += k.x.mix_nll(T - burn, F, K, O + 4 * row * V, Y + 4 * row * F, LOG_SIGMA_MIN, scale, G + 4 * row * V, tmp);
+  }
+  return { total, grad: withGrad ? k.f32(G, B * T * V).slice() : null };
+}
+
+/**
+ * mixtureNll as one op whose value and gradient w.r.t. `out` come from lstm.wasm (runMixNll). With r_k the
+ * frame's responsibilities: d/dμ = r_k·(-z/σ), d/draw = r_k·(1 - z²)·sigmoid(raw - ln SIGMA_MIN),
+ * d/dlogit_k = π_k - r_k, each over frames·F.
  */
 export function meanMixtureNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number, K: number): tf.Scalar {
   const op = tf.customGrad((...args: unknown[]) => {
     const [o, t] = args as [tf.Tensor3D, tf.Tensor3D];
     const [B, T, F] = t.shape;
-    const V = K * (2 * F + 1);
-    if (o.shape[2] !== V) throw new LabError('bad_argument', `The head gives ${o.shape[2]} values per step; ${K} components of ${F} bins need ${V}`);
-    if (!nllKernel) {
-      const k = new LstmKernel();
-      nllKernel = { k, base: k.alloc(0) };
-    }
-    const { k, base } = nllKernel;
-    k.rewind(base);
-    const O = k.put(o.dataSync() as Float32Array);
-    const Y = k.put(t.dataSync() as Float32Array);
-    const G = k.alloc(B * T * V); // zeroed: the burn-in's frames have no gradient
-    const tmp = k.alloc(K);
-    const frames = B * (T - burn);
-    const scale = 1 / (frames * F);
-    let total = 0;
-    for (let b = 0; b < B; b++) {
-      const row = b * T + burn;
-      total += k.x.mix_nll(T - burn, F, K, O + 4 * row * V, Y + 4 * row * F, LOG_SIGMA_MIN, scale, G + 4 * row * V, tmp);
-    }
-    const grad = k.f32(G, B * T * V).slice();
+    const { total, grad } = runMixNll(o, t, burn, K, true);
     return {
-      value: tf.scalar(total * scale),
+      value: tf.scalar(total / (B * (T - burn) * F)),
       gradFunc: (dy: tf.Tensor) => {
         const g = (dy.dataSync() as Float32Array)[0];
-        if (g !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= g;
-        return [tf.tensor3d(grad, o.shape), tf.zerosLike(t)];
+        if (g !== 1) for (let i = 0; i < grad!.length; i++) grad![i] *= g;
+        return [tf.tensor3d(grad!, o.shape), tf.zerosLike(t)];
       },
     };
   });
@@ -135,6 +143,7 @@ export function meanMixtureNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number, K
 export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dataset: SpectralDataset, impl: 'fused' | 'layers'): TrainingObjective {
   const burn = Math.min(spec.burnIn, dataset.window - 1);
   const fused = impl === 'fused';
+  const bins = dataset.bins;
   return {
     loss: (x, y) => tf.tidy(() => meanMixtureNll(spectralOutputs(model, spec, x, fused), y as tf.Tensor3D, burn, spec.mixtures)),
     measure: async (starts, signal) => {
@@ -144,11 +153,11 @@ export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dat
       for (let from = 0; from < tiles.length; from += CHUNK) {
         if (signal?.aborted) throw new LabError('cancelled', 'Training was cancelled');
         const { x, y } = dataset.batch(tiles, from, CHUNK, false);
-        const nll = tf.tidy(() => mixtureNll(spectralOutputs(model, spec, x, fused, false), y, burn, spec.mixtures));
-        const frames = x.shape[0] * (dataset.window - burn);
-        sum += (await nll.data())[0] * frames;
-        count += frames;
-        tf.dispose([x, y, nll]);
+        // Through lstm.wasm's mix_nll (a fraction of mixtureNll's tfjs ops), value only.
+        const out = tf.tidy(() => spectralOutputs(model, spec, x, fused, false));
+        sum += runMixNll(out, y, burn, spec.mixtures, false).total / bins;
+        count += x.shape[0] * (dataset.window - burn);
+        tf.dispose([x, y, out]);
         await new Promise((r) => setImmediate(r));
       }
       return sum / count;
