@@ -94,6 +94,35 @@ describe('spectral family', () => {
     });
   }
 
+  it("lstm.wasm's mixture loss equals tfjs ops' in value and gradient at the extremes: 4 components, 5 bins (one past a vector), deviations from the floor to past the softplus switch", async () => {
+    const K = 4;
+    const F = 5;
+    const B = 2;
+    const T = 3;
+    const raws = [-6, -0.5, 0, 2, 31, 40]; // ln σ's raw output: under SIGMA_MIN's log, around it, and where softplus(t) is t
+    const o = new Float32Array(B * T * K * (2 * F + 1));
+    for (let i = 0; i < o.length; i++) o[i] = Math.sin(i * 1.7) * 1.3;
+    for (let r = 0; r < B * T; r++) for (let j = 0; j < K * F; j++) o[r * K * (2 * F + 1) + K * F + j] = raws[(r + j) % raws.length];
+    const out = tf.tensor3d(o, [B, T, K * (2 * F + 1)]);
+    const y = tf.tensor3d(Float32Array.from({ length: B * T * F }, (_, i) => Math.cos(i * 0.9)), [B, T, F]);
+    const grad = async (f: (o: tf.Tensor3D) => tf.Scalar) => {
+      const { value, grads } = tf.variableGrads(() => f(v as unknown as tf.Tensor3D), [v]);
+      const r = { value: (await value.data())[0], grad: (await grads[v.name].data()) as Float32Array };
+      tf.dispose([value, ...Object.values(grads)]);
+      return r;
+    };
+    const v = tf.variable(out);
+    const a = await grad((x) => meanMixtureNll(x, y, 1, K));
+    const b = await grad((x) => mixtureNll(x, y, 1, K));
+    expect(a.value).toBeCloseTo(b.value, 4);
+    let worst = 0;
+    for (let i = 0; i < a.grad.length; i++) worst = Math.max(worst, Math.abs(a.grad[i] - b.grad[i]));
+    expect(worst).toBeLessThan(1e-5);
+    // The burn-in's frame has no gradient.
+    expect(a.grad.subarray(0, K * (2 * F + 1)).every((g) => g === 0)).toBe(true);
+    tf.dispose([out, y, v]);
+  });
+
   it('sampling (a 2-component mixture) with a seed is reproducible, differs with another seed, defaults to temperature 1.1, and stop/continue from the packed state is exact', () => {
     const s = spec({ mixtures: 2 });
     const model = spectralFamily.build(s, 1);
