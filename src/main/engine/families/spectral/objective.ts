@@ -33,19 +33,30 @@ export function logSigmaOf(raw: number): number {
   return LOG_SIGMA_MIN + (z > 30 ? z : Math.log1p(Math.exp(z)));
 }
 
-/** The network's output `[B, T, 2·bins]` for x `[B, T, bins]`: through the fused stack and a tfjs head, or tfjs-layers. */
-export function spectralOutputs(model: tf.LayersModel, spec: SpectralSpec, x: tf.Tensor3D, fused: boolean, training = true): tf.Tensor3D {
-  if (!fused) return model.apply(x, { training }) as tf.Tensor3D;
+/**
+ * The network's output `[B, T - from, headUnits]` for x `[B, T, bins]` at steps `from` on (a loss skips its
+ * burn-in: the head is 85 % of a training step's work at four components, and a burn-in of 4 of 32 frames
+ * an eighth of it): through the fused stack and a tfjs head, or tfjs-layers (which runs every step).
+ */
+export function spectralOutputs(model: tf.LayersModel, spec: SpectralSpec, x: tf.Tensor3D, fused: boolean, training = true, from = 0): tf.Tensor3D {
+  if (!fused) {
+    return tf.tidy(() => {
+      const out = model.apply(x, { training }) as tf.Tensor3D;
+      return from > 0 ? out.slice([0, from, 0]) : out;
+    });
+  }
   return tf.tidy(() => {
     // Weights in the model's order: the embedding's kernel and bias, each layer's (kernel, recurrent, bias), the head's.
     const ws = model.trainableWeights.map((w) => w.read());
     const L = spec.units.length;
     const [B, T, F] = x.shape;
     const e = dense(x.reshape([B * T, F]), ws[0] as tf.Tensor2D, ws[1] as tf.Tensor1D).reshape([B, T, -1]) as tf.Tensor3D;
-    const h = fusedRecurrentSequence(e, ws.slice(2, 2 + 3 * L), spec.type);
+    let h = fusedRecurrentSequence(e, ws.slice(2, 2 + 3 * L), spec.type);
+    if (from > 0) h = h.slice([0, from, 0]);
+    const S = T - from;
     const U = h.shape[2];
-    const out = dense(h.reshape([B * T, U]), ws[2 + 3 * L] as tf.Tensor2D, ws[3 + 3 * L] as tf.Tensor1D);
-    return out.reshape([B, T, -1]) as tf.Tensor3D;
+    const out = dense(h.reshape([B * S, U]), ws[2 + 3 * L] as tf.Tensor2D, ws[3 + 3 * L] as tf.Tensor1D);
+    return out.reshape([B, S, -1]) as tf.Tensor3D;
   });
 }
 
@@ -145,7 +156,7 @@ export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dat
   const fused = impl === 'fused';
   const bins = dataset.bins;
   return {
-    loss: (x, y) => tf.tidy(() => meanMixtureNll(spectralOutputs(model, spec, x, fused), y as tf.Tensor3D, burn, spec.mixtures)),
+    loss: (x, y) => tf.tidy(() => meanMixtureNll(spectralOutputs(model, spec, x, fused, true, burn), (y as tf.Tensor3D).slice([0, burn, 0]), 0, spec.mixtures)),
     measure: async (starts, signal) => {
       const tiles = dataset.tiles(starts, burn, DEV_TILES);
       let sum = 0;
@@ -154,8 +165,10 @@ export function spectralObjective(model: tf.LayersModel, spec: SpectralSpec, dat
         if (signal?.aborted) throw new LabError('cancelled', 'Training was cancelled');
         const { x, y } = dataset.batch(tiles, from, CHUNK, false);
         // Through lstm.wasm's mix_nll (a fraction of mixtureNll's tfjs ops), value only.
-        const out = tf.tidy(() => spectralOutputs(model, spec, x, fused, false));
-        sum += runMixNll(out, y, burn, spec.mixtures, false).total / bins;
+        const out = tf.tidy(() => spectralOutputs(model, spec, x, fused, false, burn));
+        const target = y.slice([0, burn, 0]);
+        sum += runMixNll(out, target, 0, spec.mixtures, false).total / bins;
+        target.dispose();
         count += x.shape[0] * (dataset.window - burn);
         tf.dispose([x, y, out]);
         await new Promise((r) => setImmediate(r));
