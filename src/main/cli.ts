@@ -28,6 +28,7 @@ import {
   AUDIO_SAMPLE_RATE,
   DEFAULT_CATEGORICAL_UNITS,
   DEFAULT_SPECTRAL_UNITS,
+  DEFAULT_SPECTRAL_MIXTURES,
   FAMILY_TRAIN_DEFAULTS,
   MIN_MODEL_RATE,
   MAX_MODEL_RATE,
@@ -88,7 +89,7 @@ train options:
   ${Object.entries(FAMILY_TRAIN_DEFAULTS.spectral).filter(([k]) => ['window', 'batchSize', 'learningRate', 'epochs'].includes(k)).map(([k, x]) => `${k} ${String(x)}`).join(', ')}):
   --frame-size N       samples per frame, a power of two (1024)   --hop N  samples between frames (a quarter frame; at most half)
   --burn-in N          frames not counted at the start of each window (4)
-  --mixtures K         components of the mixture a frame is drawn from (1: a Gaussian per bin)
+  --mixtures K         components of the mixture a frame is drawn from (${DEFAULT_SPECTRAL_MIXTURES}; 1: a Gaussian per bin)
   --patience N         early stop on dev loss (0 = off)
   --impl auto|fused|layers  training kernel (auto: fused kernels where they apply)
   --max-train-windows N  windows per epoch (${DEFAULT_EPOCH_WINDOWS}; 0 = all)

@@ -87,6 +87,8 @@ export type CategoricalSpec = z.output<typeof categoricalSpecSchema>;
 
 /** The spectral family's default stack: one GRU layer of 128 units (bench/spectral-quality.ts). */
 export const DEFAULT_SPECTRAL_UNITS = [128];
+/** Mixture components of a spectral model (see `mixtures` below). */
+export const DEFAULT_SPECTRAL_MIXTURES = 4;
 /** Samples per analysis frame: 64 ms at 16 kHz, so that a voice's harmonics fall in separate bins. */
 export const DEFAULT_SPECTRAL_FRAME = 1024;
 /** Samples between frames: a quarter frame (Hann² overlaps evenly; the phase vocoder's usual hop). */
@@ -130,13 +132,18 @@ const spectralSpecObject = z.object({
     embedding: z.number().int().min(4).max(1024).multipleOf(4, { message: 'must be a multiple of 4' }).default(64),
     /**
      * Components of the mixture each frame is drawn from: every component has its own mean and
-     * deviation per bin, and a frame picks one component, so "a syllable or a pause" is two
-     * components rather than one Gaussian halfway between (1 = a plain Gaussian per bin). Measured on the
-     * recordings of bench/audio-quality.ts, 2 components lower the held-out NLL (vowel -0.374 against
-     * -0.345 nats/bin) but not the continuations' distance (4.8 against 4.9 dB; the phrase still fades) and
-     * train 1.3 × longer, past a minute: so 1 by default.
+     * deviation per bin, and a frame picks one component, so "a syllable or a pause", "this note or the
+     * next" are separate components rather than one Gaussian halfway between (1 = a plain Gaussian per
+     * bin). 4 by default, measured with bench/audio-quality.ts on bench/make-audio.sh's recordings: with
+     * one Gaussian per bin a frame cannot choose, so the pluck's onsets came out as noise bursts (long-term
+     * LSD 18.6-29.9 dB, the spectral freeze 17.7) and the spoken phrase fell quiet with two training seeds
+     * of four (a half second at 0.19 and 0.07 of the source's RMS); with 4 components the pluck stayed
+     * tonal (12.0-16.4 dB over four training seeds) and the phrase above half the source's RMS with all
+     * four, at the cost of more hiss between the phrase's formants (LSD 8.3-10.3 against 6.1-6.7) and a
+     * head four times as wide (training 1.7 × longer per window). 2 and 3 components did not hold: the
+     * phrase fell to 0.18 and 0.23, the pluck burst with 3.
      */
-    mixtures: z.number().int().min(1).max(8).default(1),
+    mixtures: z.number().int().min(1).max(8).default(DEFAULT_SPECTRAL_MIXTURES),
     /** Frames at the start of each training window whose loss is not counted (the state warms up from zero). */
     burnIn: z.number().int().min(0).max(1024).default(4),
     /**

@@ -1,7 +1,7 @@
 // The spectral family's loss: the negative log-likelihood of the next frame's log-magnitude features
 // under a mixture of per-bin Gaussians, per bin and step after the burn-in. The recurrent stack runs through the
-// fused kernels (one op per batch, every step's h out) or tfjs-layers; the head and the likelihood are
-// a handful of tfjs ops over all steps at once.
+// fused kernels (one op per batch, every step's h out) or tfjs-layers; the head is a tfjs dense layer over the
+// steps after the burn-in, the likelihood and its gradient one op in lstm.wasm (mix_nll).
 import * as tf from '@tensorflow/tfjs';
 import type { SpectralSpec } from '../../../../shared/contract';
 import { LabError } from '../../../../shared/errors';
@@ -79,7 +79,7 @@ const dense = tf.customGrad((...args: unknown[]) => {
 
 /**
  * The mixture's NLL in nats per bin, averaged over every frame from step `burn` on, with tfjs ops (the
- * reference the one-pass op is tested against, and tfjs-layers' path): y `[B, T, F]` under out
+ * reference lstm.wasm's op is tested against): y `[B, T, F]` under out
  * `[B, T, K·(2F+1)]` (model.ts's headUnits layout). A frame's NLL is -log Σ_k π_k Π_j N(y_j; μ_kj, σ_kj).
  */
 export function mixtureNll(out: tf.Tensor3D, y: tf.Tensor3D, burn: number, K: number): tf.Scalar {
