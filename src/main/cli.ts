@@ -29,6 +29,7 @@ import {
   DEFAULT_CATEGORICAL_UNITS,
   DEFAULT_SPECTRAL_UNITS,
   DEFAULT_SPECTRAL_MIXTURES,
+  DEFAULT_SPECTRAL_TEMPERATURE,
   FAMILY_TRAIN_DEFAULTS,
   MIN_MODEL_RATE,
   MAX_MODEL_RATE,
@@ -101,7 +102,7 @@ generate options:
   --plot FILE.svg      primed, generated and true samples
   --state-in FILE      continue from a packed state (.f32) instead of priming
   --state-out FILE     write the packed state after the last sample (.f32)
-  --temperature T      sampling (categorical, spectral): below 1 sharper, above 1 noisier, 0 = most likely (1; spectral 1.1)
+  --temperature T      sampling (categorical, spectral): below 1 sharper, above 1 noisier, 0 = most likely (1; spectral ${DEFAULT_SPECTRAL_TEMPERATURE})
   --seed S             sampling seed (1); a --state-in carries its own
 serve options:
   --new-token          forget the kept token (serve.json beside the models folder) and make a new one

@@ -26,6 +26,7 @@ export {
   spectralSpecSchema,
   DEFAULT_SPECTRAL_UNITS,
   DEFAULT_SPECTRAL_MIXTURES,
+  DEFAULT_SPECTRAL_TEMPERATURE,
   type CategoricalSpec,
   type SpectralSpec,
   type ModelFamilyName,

@@ -152,7 +152,7 @@ describe('GenerationPanel', () => {
     fireEvent.change(screen.getByTestId('prime-offset'), { target: { value: '4000' } });
     fireEvent.click(screen.getByTestId('generate'));
     expect(onGenerate).toHaveBeenLastCalledWith('b', 50, 2000, 0.7, 4000, { sampleRate: 1000, play: true });
-    // A blank temperature is left to the model's family (spectral draws at 1.1), and the label says so.
+    // A blank temperature is left to the model's family (spectral draws at 1.2), and the label says so.
     fireEvent.change(screen.getByTestId('temperature'), { target: { value: ' ' } });
     expect(screen.getByText("temperature (blank: the model's)")).toBeTruthy();
     fireEvent.click(screen.getByTestId('generate'));

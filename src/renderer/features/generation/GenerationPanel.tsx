@@ -3,7 +3,7 @@
 // waveform; Stop; Continue from the returned packed state; Export WAV.
 import { ContinuationVerdict } from './ContinuationVerdict';
 import { useMemo } from 'react';
-import { MAX_PRIME } from '../../../shared/contract';
+import { DEFAULT_SPECTRAL_TEMPERATURE, MAX_PRIME } from '../../../shared/contract';
 import type { ModelSummary } from '../../../shared/protocol';
 import { checkLength, defaultSeconds } from './generation-length';
 import { LineChart, formatValue } from '../../components/LineChart';
@@ -81,7 +81,7 @@ export function checkOffset(text: string): { value: number | null; error: null }
 
 /**
  * A sampling temperature as typed: a number from 0 (the most likely level each step) to 100, or why not;
- * blank (value null) leaves it to the model's family (1, spectral 1.1).
+ * blank (value null) leaves it to the model's family (1, spectral DEFAULT_SPECTRAL_TEMPERATURE).
  */
 export function checkTemperature(text: string): { value: number | null; error: null } | { value: null; error: string } {
   if (text.trim() === '') return { value: null, error: null };
@@ -203,7 +203,7 @@ export function GenerationPanel({ models, model, onModelChange, settings, onSett
           value={settings.temperature}
           error={temperature.error}
           onChange={(t) => onSettingsChange({ ...settings, temperature: t })}
-          hint="categorical and spectral models: below 1 sharper, above 1 noisier, 0 = the most likely value; blank: 1 (categorical) or 1.1 (spectral)"
+          hint={`categorical and spectral models: below 1 sharper, above 1 noisier, 0 = the most likely value; blank: 1 (categorical) or ${DEFAULT_SPECTRAL_TEMPERATURE} (spectral)`}
         />
       </div>
       <div className="row buttons">

@@ -25,7 +25,7 @@
 // [5] hop [6] samples still to drop [7] samples pending [8] the loudest feature a draw may reach; then per stream rngHigh, rngLow (16-bit
 // halves), `hop` pending samples, the next step's `bins` inputs and the phase vocoder's packed state;
 // then the recurrent state in shared/packed-state.ts's format.
-import type { Normalisation } from '../../../../shared/contract';
+import { DEFAULT_SPECTRAL_TEMPERATURE, type Normalisation } from '../../../../shared/contract';
 import FFT from 'fft.js';
 import { createPhaseVocoderState, packedPhaseVocoderLength, packPhaseVocoderState, resynthesize, unpackPhaseVocoderState, type PhaseVocoderState } from '../../../../shared/dsp/phase-vocoder';
 import { FEATURE_CEILING, FEATURE_FLOOR, LOG_OFFSET, LOG_SCALE, magnitudeFeature, peakDeviations } from '../../../../shared/dsp/spectral-features';
@@ -48,17 +48,8 @@ const HEADER = 9;
 export const CEILING_MARGIN = 0.25;
 /** Default seed of the sampler: the same model, prime and settings give the same continuation. */
 export const DEFAULT_SPECTRAL_SEED = 1;
-/**
- * Default temperature: each bin's deviation widened by a tenth. Free-running at 1, the continuations came
- * out under-dispersed: spectra duller than the source's between partials, speech quieter (a spoken
- * phrase's first 0.5 s at 0.37-0.42 of the source's RMS). Measured with bench/audio-quality.ts, trained
- * once per recording, 1 → 1.1: long-term LSD on bench/make-audio.sh's recordings 3.80 → 3.41 dB (vowel),
- * 7.33 → 6.74 (phrase), 1.67 → 1.59 (bowed), 2.05 → 1.52 (noise), worse on the pluck (19.7 → 21.6); on
- * bench/make-validation-audio.sh's, chosen on neither, 24.3 → 22.6 (speech), 7.23 → 7.00 (vowel), 0.84 →
- * 0.83 (tone), 2.12 → 1.61 (noise). 1.2 was better still on those but pushed the phrase past twice the
- * source's RMS and the pluck into bursts.
- */
-export const DEFAULT_SPECTRAL_TEMPERATURE = 1.1;
+/** Default temperature (shared/families/model-spec.ts, where the UI reads it too). */
+export { DEFAULT_SPECTRAL_TEMPERATURE };
 
 const perStream = (bins: number, frameSize: number, hop: number) => 2 + hop + bins + packedPhaseVocoderLength(frameSize, hop);
 
