@@ -151,6 +151,33 @@ describe('spectral family', () => {
     model.dispose();
   });
 
+  it('never draws a component less likely than 0.002 of the likeliest: one that training left with no weight stays silent', () => {
+    const s = spec({ mixtures: 2 });
+    const model = spectralFamily.build(s, 1);
+    randomise(model, 4, 0.2);
+    const w = readSpectralWeights(model, s);
+    const F = w.bins;
+    const K = 2;
+    const V = K * (2 * F + 1);
+    // The head ignores the state: component 0 quiet (features at -1, about 35 dB under a half-scale sine), component 1
+    // at the ceiling, with a logit 6.5 below (a share of 0.0015, under the cut; without it, about 9 draws in 6,000 frames).
+    w.headKernel.fill(0);
+    for (let j = 0; j < F; j++) {
+      w.headBias[j] = -1;
+      w.headBias[F + j] = 1;
+      w.headBias[K * F + j] = -4;
+      w.headBias[K * F + F + j] = -4;
+    }
+    w.headBias[2 * K * F] = 0;
+    w.headBias[2 * K * F + 1] = -6.5;
+    expect(w.headBias).toHaveLength(V);
+    const stepper = new SpectralStepper(w, s, { offset: 0, scale: 1 }, { prime: [sine(300, 0.05)] }, { seed: 3, temperature: 1 });
+    const out = stepper.generate(6000 * s.hop)[0];
+    let loudest = 0;
+    for (let i = 0; i + s.hop <= out.length; i += s.hop) loudest = Math.max(loudest, rms(out.subarray(i, i + s.hop)));
+    expect(loudest).toBeLessThan(0.05);
+  });
+
   it('refuses a short prime, a packed state of another family or a corrupt one, naming the problem', () => {
     const s = spec();
     const model = spectralFamily.build(s, 1);

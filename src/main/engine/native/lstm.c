@@ -842,6 +842,8 @@ int spec_pack(int nLayers, const int *desc, int gru, int F, int Fp, int E, int K
 
 // Row b's draw from the head over its top-layer h (see spec_frame): the component, then every bin's feature,
 // written to x[0..F), and their magnitudes to m[0..F). headStrips: the head's strips after spec_pack, or 0.
+#define SPEC_MIN_SHARE 0.002f
+
 static void specDraw(int U, int F, int Fp, int K, const float *h, const float *headStrips, const float *Wmu, const float *bmu,
                      const float *Ws, const float *bs, const float *Wl, const float *bl, float temp, float lsMin, float lo, float hi,
                      float gain, float offset, float magScale, unsigned int *rng, float *x, float *m, float *mu, float *raw, float *l) {
@@ -855,10 +857,20 @@ static void specDraw(int U, int F, int Fp, int K, const float *h, const float *h
     if (v > lmax) { lmax = v; pick = k; }
   }
   if (temp > 0.0f && K > 1) {
+    // Components less likely than SPEC_MIN_SHARE of the likeliest are not drawn (as the categorical family's
+    // levels below its cut): a component that training left with next to no weight has parameters nothing
+    // fitted, and one draw of it, once in a few hundred frames, burst across every bin (a steady bowed tone's
+    // continuation jumped to 1.35 × the source's RMS for three frames).
     float sum = 0.0f;
-    for (int k = 0; k < K; k++) sum += (l[k] = expf_((l[k] - lmax) / temp));
+    int last = pick;
+    for (int k = 0; k < K; k++) {
+      float p = expf_((l[k] - lmax) / temp);
+      l[k] = p < SPEC_MIN_SHARE ? 0.0f : p;
+      if (l[k] > 0.0f) last = k;
+      sum += l[k];
+    }
     float u = uniform01(rng) * sum;
-    pick = K - 1;
+    pick = last; // where rounding leaves u past the sum
     for (int k = 0; k < K; k++) {
       if (u < l[k]) { pick = k; break; }
       u -= l[k];
