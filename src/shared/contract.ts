@@ -104,7 +104,7 @@ export const FAMILY_TRAIN_DEFAULTS: Record<FamilyName, Partial<TrainConfigInput>
   categorical: { window: 256, batchSize: 16, learningRate: 0.008, finalLearningRate: 0.0008, epochs: 16, earlyStopPatience: 3, maxTrainWindows: 2048, split: 'blocked', trainFraction: 0.7, devFraction: 0.1 },
   // Windows count frames (a hop of samples each); see bench/audio-quality.ts --family spectral.
   // 16 epochs: with a four-component head (model-spec.ts) 20 took 69 s on the pluck; 16 kept every recording's
-  // continuation closer to its source than the spectral freeze, 14 did not (the pluck, 19.1 dB against 17.7).
+  // continuation closer to its source than the spectral freeze, 14 did not (the pluck trained with seed 2, 19.1 dB against 17.7, at temperature 1.1).
   spectral: { window: 32, batchSize: 16, learningRate: 0.003, finalLearningRate: 0.0003, epochs: 16, earlyStopPatience: 5, maxTrainWindows: 256, split: 'blocked', trainFraction: 0.6, devFraction: 0.2 },
 };
 

@@ -151,11 +151,12 @@ const spectralSpecObject = z.object({
      * bin). 4 by default, measured with bench/audio-quality.ts on bench/make-audio.sh's recordings: with
      * one Gaussian per bin a frame cannot choose, so the pluck's onsets came out as noise bursts (long-term
      * LSD 18.6-29.9 dB, the spectral freeze 17.7) and the spoken phrase fell quiet with two training seeds
-     * of four (a half second at 0.19 and 0.07 of the source's RMS); with 4 components the pluck stayed
-     * tonal (12.0-16.4 dB over four training seeds) and the phrase above half the source's RMS with all
-     * four, at the cost of more hiss between the phrase's formants (LSD 8.3-10.3 against 6.1-6.7) and a
-     * head four times as wide (training 1.7 × longer per window). 2 and 3 components did not hold: the
-     * phrase fell to 0.18 and 0.23, the pluck burst with 3.
+     * of four (a half second at 0.19 and 0.07 of the source's RMS). With 4 (16 epochs, temperature 1.2,
+     * three training seeds by three sampling seeds) the pluck stays tonal (11.8-17.5 dB) and the phrase's
+     * quietest half second is 0.47-1.19 of the source's RMS, at the cost of more hiss between the phrase's
+     * formants (LSD 6.2-11.0, where one Gaussian's seed that kept talking got 6.1-6.7) and a head four
+     * times as wide (a training step 1.7 × longer). 2 and 3 components (at 1.1, 20 epochs) did not hold:
+     * the phrase fell to 0.18 and 0.23, and the pluck burst with 3.
      */
     mixtures: z.number().int().min(1).max(8).default(DEFAULT_SPECTRAL_MIXTURES),
     /** Frames at the start of each training window whose loss is not counted (the state warms up from zero). */
