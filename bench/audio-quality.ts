@@ -7,7 +7,8 @@
 // then generates 2 s after a 0.5 s prime from held-out audio and judges it beside the trivial
 // continuations (silence, the linear predictor run free, the last period looped, the spectral
 // freeze). Prints one row per recording: training time and speed, held-out bits/sample beside the
-// references, generation speed on one core, RMS of each 0.5 s, long-term LSD, pitch and flatness.
+// references, generation speed on one core, RMS of each 0.5 s (and how many of the recording's own
+// segments of that length leave the same collapse band), long-term LSD, pitch and flatness.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,10 @@ import { familyOf } from '../src/main/engine/families';
 import { loadModelFolder } from '../src/main/engine/store';
 import { initBackend } from '../src/main/engine/backend';
 import { judgeContinuation } from '../src/shared/dsp/trivial-continuations';
+import { compareWithSource, describeSignal } from '../src/shared/dsp/continuation-metrics';
+import { decodeWav } from '../src/shared/signals/wav';
+import { resample } from '../src/shared/dsp/resample';
+import { readFileSync } from 'node:fs';
 import type { ModelSpecInput, TrainConfigInput } from '../src/shared/contract';
 
 const { values } = parseArgs({
@@ -70,6 +75,24 @@ const PRIME_SECONDS = 0.5;
 const rows: Record<string, unknown>[] = [];
 const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
+/**
+ * How often the recording itself, cut into segments as long as a continuation (one every 0.25 s), has some
+ * block outside the collapse band around the same reference: the criterion's rate on real audio of that
+ * kind (speech with pauses leaves it often; a steady tone never), at the model's rate as training resamples it.
+ */
+function recordingOutsideBand(wav: string, reference: Float32Array, rate: number, length: number): { outside: number; segments: number } {
+  const decoded = decodeWav(readFileSync(wav), wav);
+  const x = { samples: decoded.sampleRate === rate ? decoded.samples : resample(decoded.samples, decoded.sampleRate, rate) };
+  const d = describeSignal(reference, rate);
+  let outside = 0;
+  let segments = 0;
+  for (let at = 0; at + length <= x.samples.length; at += Math.round(rate / 4)) {
+    segments++;
+    if (compareWithSource(x.samples.subarray(at, at + length), d, rate).collapsed) outside++;
+  }
+  return { outside, segments };
+}
+
 for (const name of recordings) {
   const wav = path.join(values.dir!, `${name}.wav`);
   const out = path.join(values.out!, name);
@@ -110,6 +133,7 @@ for (const name of recordings) {
   folder.model.dispose();
   const reference = g.truth && g.truth.length >= length / 2 ? g.truth : g.primeSamples;
   const j = judgeContinuation(g.samples, g.primeSamples, reference, rate);
+  const itself = recordingOutsideBand(wav, reference, rate, length);
   if (values.listen) {
     mkdirSync(values.listen, { recursive: true });
     const write = (what: string, x: Float32Array) => writeFileSync(path.join(values.listen!, `${name}-${spec.model.family}-${what}.wav`), encodeWav(x, rate));
@@ -139,6 +163,7 @@ for (const name of recordings) {
     judged_against: reference === g.truth ? 'truth' : 'prime',
     rms_over_time: j.model.rmsOverTime,
     collapsed: j.model.collapsed,
+    recording_segments_outside: itself,
     lsd_db: lsd,
     beats_all_trivial_lsd: [lsd.silence, lsd.lp, lsd.loop, lsd.freeze].every((b) => b === null || (lsd.model !== null && lsd.model < b)),
     pitch_hz: j.model.pitchHz,
@@ -154,7 +179,7 @@ for (const name of recordings) {
       `${name.padEnd(7)} T=${temperature ?? 'default'} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
         (sm ? `NLL ${f(row.test_nll, 3)} nats/bin (persistence ${f(row.persistence_nll, 3)}, bin spread ${f(row.mean_frame_nll, 3)})` : `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})`) +
         `  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
-        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}  LSD ${f(lsd.model)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop)}, freeze ${f(lsd.freeze)})` +
+        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}${row.collapsed ? ` (the recording's own ${f(length / rate, 0)} s segments: ${itself.outside}/${itself.segments})` : ''}  LSD ${f(lsd.model)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop)}, freeze ${f(lsd.freeze)})` +
         `  pitch ${f(row.pitch_hz, 1)} vs ${f(row.source_pitch_hz, 1)} Hz (${f(row.pitch_error_pct, 1)} %)  flatness ${f(row.flatness, 3)} vs ${f(row.source_flatness, 3)}  [vs ${row.judged_against}]\n`,
     );
   }
