@@ -12,6 +12,7 @@ import { readSpectralWeights } from '../../src/main/engine/families/spectral/mod
 import { meanMixtureNll, mixtureNll, spectralOutputs } from '../../src/main/engine/families/spectral/objective';
 import { DEFAULT_SPECTRAL_TEMPERATURE, SpectralStepper } from '../../src/main/engine/families/spectral/stepper';
 import { Trainer } from '../../src/main/engine/trainer';
+import { readStoredSpec } from '../../src/main/engine/store';
 import { numTensors, releaseOptimizer, useBackend } from './helpers';
 
 const spec = (over: Partial<SpectralSpec> = {}): SpectralSpec => spectralSpecSchema.parse({ family: 'spectral', units: [8], frameSize: 64, hop: 16, burnIn: 2, ...over });
@@ -250,6 +251,18 @@ describe('spectral family', () => {
       const part = await generateFromFolder({ dir, length: 300, sampling: { seed: 5 } });
       const more = await generateFromFolder({ dir, length: 400, state: part.state });
       expect([...part.samples, ...more.samples]).toEqual(Array.from(whole.samples));
+      // New models draw from 4 components; a one-component model saved before `mixtures` was written to its
+      // spec (so without the field) still loads as one component and generates the same samples.
+      expect((await readStoredSpec(dir)).model).toMatchObject({ mixtures: 4 });
+      const one = path.join(tmp, 'one');
+      await train({ source: { kind: 'wav', path: wav, sampleRate: 1 }, model: { family: 'spectral', units: [8], frameSize: 256, hop: 64, mixtures: 1 }, config: { epochs: 1, window: 8, batchSize: 4, maxTrainWindows: 8 }, out: one });
+      const before = await generateFromFolder({ dir: one, length: 300, sampling: { seed: 5 } });
+      const specFile = path.join(one, 'spec.json');
+      const saved = JSON.parse(await fs.readFile(specFile, 'utf8')) as { model: Record<string, unknown> };
+      delete saved.model.mixtures;
+      await fs.writeFile(specFile, JSON.stringify(saved));
+      expect((await readStoredSpec(one)).model).toMatchObject({ mixtures: 1 });
+      expect(Array.from((await generateFromFolder({ dir: one, length: 300, sampling: { seed: 5 } })).samples)).toEqual(Array.from(before.samples));
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }

@@ -49,14 +49,19 @@ export function parseModelSpec(input: unknown): ModelSpec {
   return parseOrThrow(family.specSchema, raw, 'model spec');
 }
 
-/** A spec validated by its family's schema, as a zod field (the store's): issues keep their paths. */
+/**
+ * A spec validated by its family's schema, as a zod field (the store's): issues keep their paths. A spectral
+ * spec saved before `mixtures` existed had one Gaussian per bin, which is no longer the default: it is
+ * read as 1, so its weights still fit.
+ */
 export const familySpecSchema = z.unknown().transform((value, ctx): ModelSpec => {
   const family = familyNamed(value);
   if (typeof family === 'string') {
     ctx.issues.push({ code: 'custom', path: ['family'], message: family, input: value });
     return z.NEVER;
   }
-  const r = family.specSchema.safeParse(value);
+  const saved = family.name === 'spectral' && typeof value === 'object' && value !== null && !('mixtures' in value) ? { ...value, mixtures: 1 } : value;
+  const r = family.specSchema.safeParse(saved);
   if (r.success) return r.data;
   for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: value } as never);
   return z.NEVER;
