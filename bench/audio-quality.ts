@@ -11,7 +11,7 @@
 // segments of that length leave the same collapse band), long-term LSD, pitch and flatness.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { encodeWav } from '../src/shared/signals/wav';
 import { generateFromFolder, train } from '../src/main/engine/engine';
 import { familyOf } from '../src/main/engine/families';
@@ -21,7 +21,6 @@ import { judgeContinuation } from '../src/shared/dsp/trivial-continuations';
 import { compareWithSource, describeSignal } from '../src/shared/dsp/continuation-metrics';
 import { decodeWav } from '../src/shared/signals/wav';
 import { resample } from '../src/shared/dsp/resample';
-import { readFileSync } from 'node:fs';
 import type { ModelSpecInput, TrainConfigInput } from '../src/shared/contract';
 
 const { values } = parseArgs({
@@ -133,7 +132,7 @@ for (const name of recordings) {
   folder.model.dispose();
   const reference = g.truth && g.truth.length >= length / 2 ? g.truth : g.primeSamples;
   const j = judgeContinuation(g.samples, g.primeSamples, reference, rate);
-  const itself = recordingOutsideBand(wav, reference, rate, length);
+  const itself = j.model.collapsed ? recordingOutsideBand(wav, reference, rate, length) : null;
   if (values.listen) {
     mkdirSync(values.listen, { recursive: true });
     const write = (what: string, x: Float32Array) => writeFileSync(path.join(values.listen!, `${name}-${spec.model.family}-${what}.wav`), encodeWav(x, rate));
@@ -179,7 +178,7 @@ for (const name of recordings) {
       `${name.padEnd(7)} T=${temperature ?? 'default'} ${row.family} ${row.units} @${rate} Hz  train ${f(trainSeconds, 0)} s (${f(samplesPerSecond, 0)} samples/s)  ` +
         (sm ? `NLL ${f(row.test_nll, 3)} nats/bin (persistence ${f(row.persistence_nll, 3)}, bin spread ${f(row.mean_frame_nll, 3)})` : `bits ${f(row.test_bits, 3)} (LPC ${f(row.lpc_bits, 3)}, unigram ${f(row.unigram_bits, 3)})`) +
         `  gen ${f(usPerSample, 1)} µs/sample (${f(row.realtime_x, 1)}x real time)\n` +
-        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}${row.collapsed ? ` (the recording's own ${f(length / rate, 0)} s segments: ${itself.outside}/${itself.segments})` : ''}  LSD ${f(lsd.model)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop)}, freeze ${f(lsd.freeze)})` +
+        `        RMS/0.5 s ${row.rms_over_time.map((r) => f(r)).join(' ')}${row.collapsed ? ' COLLAPSED' : ''}${itself ? ` (the recording's own ${f(length / rate, 0)} s segments: ${itself.outside}/${itself.segments})` : ''}  LSD ${f(lsd.model)} dB (silence ${f(lsd.silence, 1)}, LP ${f(lsd.lp, 1)}, loop ${f(lsd.loop)}, freeze ${f(lsd.freeze)})` +
         `  pitch ${f(row.pitch_hz, 1)} vs ${f(row.source_pitch_hz, 1)} Hz (${f(row.pitch_error_pct, 1)} %)  flatness ${f(row.flatness, 3)} vs ${f(row.source_flatness, 3)}  [vs ${row.judged_against}]\n`,
     );
   }

@@ -122,6 +122,14 @@ describe('spectral family', () => {
     expect(worst).toBeLessThan(1e-5);
     // The burn-in's frame has no gradient.
     expect(a.grad.subarray(0, K * (2 * F + 1)).every((g) => g === 0)).toBe(true);
+    // A diverged output (one NaN mean, an infinite logit, an infinite deviation) gives a NaN loss, so that the
+    // trainer rolls back rather than stepping on it (the JavaScript loop this replaced did; logf_ reads bits).
+    for (const [at, bad] of [[K * (2 * F + 1) + 3, NaN], [2 * K * (2 * F + 1) + 2 * K * F + 1, Infinity], [4 * K * (2 * F + 1) + K * F, Infinity]] as const) {
+      const broken = o.slice();
+      broken[at] = bad;
+      const loss = tf.tidy(() => meanMixtureNll(tf.tensor3d(broken, [B, T, K * (2 * F + 1)]), y, 1, K).dataSync()[0]);
+      expect(loss, `output ${at} = ${bad}`).toBeNaN();
+    }
     tf.dispose([out, y, v]);
   });
 

@@ -91,7 +91,7 @@ export const DEFAULT_SPECTRAL_UNITS = [128];
  * The temperature a spectral model draws at unless told: each bin's deviation widened by a fifth.
  * Free-running at 1 the continuations came out under-dispersed: spectra duller between partials than
  * the source's, speech quieter (a spoken phrase's first 0.5 s at 0.37-0.42 of the source's RMS). Measured
- * with bench/audio-quality.ts on four-component models trained with seeds 1-3, 1.1 → 1.2: on
+ * with bench/audio-quality.ts on four-component models trained with seeds 1-3 (sampling seed 1), 1.1 → 1.2: on
  * bench/make-audio.sh's recordings the phrase fell under half the source's RMS for some half second with
  * two of the three models at 1.1 and with none at 1.2, and long-term LSD went 3.3-4.0 → 3.1-3.5 dB (vowel),
  * 1.5-1.6 → 1.2 (noise), 1.2-1.6 → 1.2-1.5 (bowed), 9.3-11.6 → 8.3-10.7 (phrase), 12.3-13.6 → 12.3-13.8

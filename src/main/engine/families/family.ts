@@ -149,7 +149,11 @@ export interface SamplingOptions {
   temperature?: number;
   /** Seeds the sampler when priming; a packed state carries its own RNG state instead. */
   seed?: number;
-  /** Outcomes less likely than this fraction of the most likely one are never drawn (0 = sample the whole distribution). */
+  /**
+   * Outcomes less likely than this fraction of the most likely one are never drawn (0 = sample the whole
+   * distribution). The categorical family's levels; a spectral model's mixture components are cut at 0.002
+   * of the likeliest, after the temperature, whatever this says (lstm.c's SPEC_MIN_SHARE).
+   */
   cut?: number;
 }
 

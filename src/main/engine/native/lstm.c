@@ -751,7 +751,8 @@ static inline void mixBins4(const float *mu, const float *raw, const float *y, f
 // The spectral family's loss over N frames: frame n's target y[n·F ..] (F features) under a mixture of K
 // per-bin Gaussians whose parameters are out[n·V ..], V = K·(2F+1) (model.ts's headUnits layout: K·F means,
 // K·F raw log-deviations, K logits). A frame's NLL is -log Σ_k π_k Π_j N(y_j; μ_kj, σ_kj), π = softmax(logits).
-// Writes d(scale·Σ NLL)/d(out) to grad (out's layout; rows of V) and returns Σ NLL in nats. Unaligned loads:
+// Writes d(scale·Σ NLL)/d(out) to grad (out's layout; rows of V) and returns Σ NLL in nats (NaN when an output
+// or target is NaN or infinite). Unaligned loads:
 // component k's bins start at k·F. tmp: K floats. Written in C rather than JavaScript's loops: those cost
 // 114 ms of a 307 ms training step at K = 4 (16 windows of 32 frames of 513 bins), this about a tenth of it.
 double mix_nll(int N, int F, int K, const float *out, const float *y, float lsMin, float scale, float *grad, float *tmp) {
@@ -795,7 +796,15 @@ double mix_nll(int N, int F, int K, const float *out, const float *y, float lsMi
     for (int k = 0; k < K; k++) lsum += expf_(lg[k] - lmax);
     const float logZ = lmax + logf_(lsum);
     float amax = -3.0e38f;
-    for (int k = 0; k < K; k++) { tmp[k] = lg[k] - logZ - tmp[k]; if (tmp[k] > amax) amax = tmp[k]; }
+    int finite = lsum - lsum == 0.0f;
+    for (int k = 0; k < K; k++) {
+      tmp[k] = lg[k] - logZ - tmp[k];
+      finite &= tmp[k] - tmp[k] == 0.0f; // false for NaN and ±Inf
+      if (tmp[k] > amax) amax = tmp[k];
+    }
+    // A NaN or infinite output (a diverged net) makes the loss NaN, so that the trainer rolls back: logf_ reads
+    // bits and would turn NaN into a finite number, and the comparisons above skip NaN.
+    if (!finite) return __builtin_nan("");
     float asum = 0;
     for (int k = 0; k < K; k++) asum += expf_(tmp[k] - amax);
     total += -((double)amax + (double)logf_(asum));

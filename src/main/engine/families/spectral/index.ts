@@ -28,8 +28,9 @@ export const spectralFamily: ModelFamily<SpectralSpec, SpectralDataset> = {
   canFuse: canUseFusedRecurrent,
   checkBudget: (spec, train, impl) => {
     if (train.window < 2) throw new LabError('bad_argument', 'A spectral model needs windows of at least 2 frames');
-    // Each step keeps its input and target frames and the head's two outputs per bin, with their gradients.
-    checkTrainingBudget(spec, train, impl, undefined, 8 * spectralBins(spec));
+    // Each step keeps its input and target frames, and the head's K·(2 bins + 1) outputs about five times over (tfjs's,
+    // lstm.wasm's copy, the gradient there, its JavaScript copy and its tensor).
+    checkTrainingBudget(spec, train, impl, undefined, 2 * spectralBins(spec) + 5 * spec.mixtures * (2 * spectralBins(spec) + 1));
   },
   normalisation: (samples) => peakNormalisation(samples, PEAK),
   lossScale: () => 1, // nats per bin
