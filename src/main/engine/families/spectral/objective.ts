@@ -118,13 +118,14 @@ function runMixNll(o: tf.Tensor3D, t: tf.Tensor3D, burn: number, K: number, with
   k.rewind(base);
   const O = k.put(o.dataSync() as Float32Array);
   const Y = k.put(t.dataSync() as Float32Array);
-  const G = k.alloc(B * T * V); // zeroed: the burn-in's frames have no gradient
+  // Zeroed: the burn-in's frames have no gradient. Without withGrad, one window's rows, written over window by window.
+  const G = k.alloc((withGrad ? B * T : T - burn) * V);
   const tmp = k.alloc(K);
   const scale = 1 / (B * (T - burn) * F);
   let total = 0;
   for (let b = 0; b < B; b++) {
     const row = b * T + burn;
-    total += k.x.mix_nll(T - burn, F, K, O + 4 * row * V, Y + 4 * row * F, LOG_SIGMA_MIN, scale, G + 4 * row * V, tmp);
+    total += k.x.mix_nll(T - burn, F, K, O + 4 * row * V, Y + 4 * row * F, LOG_SIGMA_MIN, scale, withGrad ? G + 4 * row * V : G, tmp);
   }
   return { total, grad: withGrad ? k.f32(G, B * T * V).slice() : null };
 }
