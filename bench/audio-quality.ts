@@ -11,17 +11,15 @@
 // segments of that length leave the same collapse band), long-term LSD, pitch and flatness.
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { encodeWav } from '../src/shared/signals/wav';
-import { generateFromFolder, train } from '../src/main/engine/engine';
+import { generateFromFolder, loadSignal, train } from '../src/main/engine/engine';
 import { familyOf } from '../src/main/engine/families';
 import { loadModelFolder } from '../src/main/engine/store';
 import { initBackend } from '../src/main/engine/backend';
 import { judgeContinuation } from '../src/shared/dsp/trivial-continuations';
 import { compareWithSource, describeSignal } from '../src/shared/dsp/continuation-metrics';
-import { decodeWav } from '../src/shared/signals/wav';
-import { resample } from '../src/shared/dsp/resample';
-import type { ModelSpecInput, TrainConfigInput } from '../src/shared/contract';
+import type { ModelSpecInput, SignalSource, TrainConfigInput } from '../src/shared/contract';
 
 const { values } = parseArgs({
   options: {
@@ -77,17 +75,17 @@ const f = (x: number | null | undefined, d = 2) => (x === null || x === undefine
 /**
  * How often the recording itself, cut into segments as long as a continuation (one every 0.25 s), has some
  * block outside the collapse band around the same reference: the criterion's rate on real audio of that
- * kind (speech with pauses leaves it often; a steady tone never), at the model's rate as training resamples it.
+ * kind (speech with pauses leaves it often; a steady tone never). The samples are the model's source, as
+ * training loaded them (at the model's rate).
  */
-function recordingOutsideBand(wav: string, reference: Float32Array, rate: number, length: number): { outside: number; segments: number } {
-  const decoded = decodeWav(readFileSync(wav), wav);
-  const x = { samples: decoded.sampleRate === rate ? decoded.samples : resample(decoded.samples, decoded.sampleRate, rate) };
+async function recordingOutsideBand(source: SignalSource, reference: Float32Array, rate: number, length: number): Promise<{ outside: number; segments: number }> {
+  const { samples } = await loadSignal(source);
   const d = describeSignal(reference, rate);
   let outside = 0;
   let segments = 0;
-  for (let at = 0; at + length <= x.samples.length; at += Math.round(rate / 4)) {
+  for (let at = 0; at + length <= samples.length; at += Math.round(rate / 4)) {
     segments++;
-    if (compareWithSource(x.samples.subarray(at, at + length), d, rate).collapsed) outside++;
+    if (compareWithSource(samples.subarray(at, at + length), d, rate).collapsed) outside++;
   }
   return { outside, segments };
 }
@@ -132,7 +130,7 @@ for (const name of recordings) {
   folder.model.dispose();
   const reference = g.truth && g.truth.length >= length / 2 ? g.truth : g.primeSamples;
   const j = judgeContinuation(g.samples, g.primeSamples, reference, rate);
-  const itself = j.model.collapsed ? recordingOutsideBand(wav, reference, rate, length) : null;
+  const itself = j.model.collapsed ? await recordingOutsideBand(spec.source, reference, rate, length) : null;
   if (values.listen) {
     mkdirSync(values.listen, { recursive: true });
     const write = (what: string, x: Float32Array) => writeFileSync(path.join(values.listen!, `${name}-${spec.model.family}-${what}.wav`), encodeWav(x, rate));

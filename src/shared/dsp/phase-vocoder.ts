@@ -319,13 +319,13 @@ export function resynthesize(
         }
         // Within (−3π, 3π): cos and sin need no principal value, and the next frame's advance takes one.
         // ps[p] is read before the region is overwritten.
+        const advanced = principalArgument(ps[p] + advanceS[p] + toSynthesis * deviation[row + p]);
         if (drawn && lastPeaks[p] === 0) {
           // A new partial (taking a moved one's phase from the bin it left, or counting a peak a bin away as
           // going on, measured worse: bench/resynthesis.ts's drawn rows). Its region takes a stationary
           // sinusoid's phases at its frequency f (bins), whose Hann kernel is positive within 2 bins of f and
           // changes sign at each integer distance beyond. The analysis phases take the same offsets, so that
           // the frames after, going on from this peak, keep them.
-          const phase = principalArgument(ps[p] + advanceS[p] + toSynthesis * deviation[row + p]);
           // Each bin's flips counted from the peak's own (a deviation of 2 bins or more puts the peak itself
           // past a zero), so that the peak keeps its phase. Inline, not a closure: this runs every frame.
           const f = p + deviation[row + p];
@@ -335,11 +335,11 @@ export function resynthesize(
           for (let k = lo; k <= hi; k++) {
             const d = Math.abs(k - f);
             const offset = ((k + (d >= 2 ? Math.floor(d) - 1 : 0) - own) & 1) === 0 ? 0 : Math.PI;
-            ps[k] = phase + offset;
+            ps[k] = advanced + offset;
             pa[k] = principalArgument(base + offset);
           }
         } else {
-          const rotation = principalArgument(ps[p] + advanceS[p] + toSynthesis * deviation[row + p]) - pa[p];
+          const rotation = advanced - pa[p];
           for (let k = lo; k <= hi; k++) ps[k] = rotation + pa[k];
         }
         lo = hi + 1;

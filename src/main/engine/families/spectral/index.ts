@@ -11,7 +11,7 @@ import type { ModelFamily } from '../family';
 import { peakNormalisation } from '../peak-normalisation';
 import { SpectralDataset } from './dataset';
 import { evaluateSpectral, spectralEvaluationWindows } from './evaluate';
-import { buildSpectralModel, readSpectralWeights, spectralBins } from './model';
+import { buildSpectralModel, headUnits, readSpectralWeights, spectralBins } from './model';
 import { spectralObjective } from './objective';
 import { SpectralStepper, spectralStateStreams } from './stepper';
 
@@ -30,7 +30,7 @@ export const spectralFamily: ModelFamily<SpectralSpec, SpectralDataset> = {
     if (train.window < 2) throw new LabError('bad_argument', 'A spectral model needs windows of at least 2 frames');
     // Each step keeps its input and target frames, and the head's K·(2 bins + 1) outputs about five times over (tfjs's,
     // lstm.wasm's copy, the gradient there, its JavaScript copy and its tensor).
-    checkTrainingBudget(spec, train, impl, undefined, 2 * spectralBins(spec) + 5 * spec.mixtures * (2 * spectralBins(spec) + 1));
+    checkTrainingBudget(spec, train, impl, undefined, 2 * spectralBins(spec) + 5 * headUnits(spectralBins(spec), spec.mixtures));
   },
   normalisation: (samples) => peakNormalisation(samples, PEAK),
   lossScale: () => 1, // nats per bin

@@ -8,6 +8,7 @@ import { LabError } from '../../../../shared/errors';
 import { fusedRecurrentSequence, LstmKernel } from '../../fused-recurrent';
 import type { TrainingObjective } from '../family';
 import type { SpectralDataset } from './dataset';
+import { headUnits } from './model';
 
 /**
  * Smallest standard deviation a bin's Gaussian may have, in feature units (0.08 nats of magnitude,
@@ -108,7 +109,7 @@ let nllKernel: { k: LstmKernel; base: number } | null = null;
  */
 function runMixNll(o: tf.Tensor3D, t: tf.Tensor3D, burn: number, K: number, withGrad: boolean): { total: number; grad: Float32Array | null } {
   const [B, T, F] = t.shape;
-  const V = K * (2 * F + 1);
+  const V = headUnits(F, K);
   if (o.shape[2] !== V) throw new LabError('bad_argument', `The head gives ${o.shape[2]} values per step; ${K} components of ${F} bins need ${V}`);
   if (!nllKernel) {
     const k = new LstmKernel();
